@@ -1,0 +1,1 @@
+"""Platform adapters: one subpackage per platform; each moves bytes and normalizes payloads."""

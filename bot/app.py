@@ -1,0 +1,135 @@
+"""The composition root: build every part once, start them in order, stop them in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from aiohttp import web
+
+from adapters.base import Adapter
+from adapters.console.adapter import ConsoleAdapter
+from adapters.console.web import add_routes as add_console_routes
+from bot.audit import AuditLog
+from bot.bus import InProcessBus
+from bot.commands import build_router
+from bot.consent.ledger import ConsentLedger
+from bot.directory import Directory
+from bot.observations import ObservationStore
+from bot.outbox import Outbox
+from bot.people import People
+from bot.services import Services
+from bot.settings import Settings
+from bot.storage.database import close_database, open_database
+from bot.storage.models import Tenant
+from bot.storage.vault import Vault, load_master_key
+
+log = structlog.get_logger(__name__)
+
+RETENTION_SWEEP_SECONDS = 3600
+
+
+class Application:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.console: ConsoleAdapter | None = None
+        self.adapters: list[Adapter] = []
+        self.services: Services | None = None
+        self.bus: InProcessBus | None = None
+        self.web_app = web.Application(client_max_size=1024 * 1024)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, *, serve_web: bool = True) -> None:
+        settings = self.settings
+        vault = Vault(load_master_key(settings))
+        await open_database(settings)
+        outbox = Outbox()
+        router = build_router()
+        self.services = Services(
+            settings=settings,
+            vault=vault,
+            directory=Directory(),
+            ledger=ConsentLedger(),
+            people=People(vault),
+            observations=ObservationStore(vault),
+            audit=AuditLog(vault.audit_key, vault.pseudonym_key),
+            outbox=outbox,
+            router=router,
+        )
+        self.bus = InProcessBus(
+            self.services,
+            router,
+            queue_size=settings.bus_queue_size,
+            workers=settings.bus_workers,
+            handler_timeout=settings.handler_timeout,
+        )
+        await self.bus.start()
+        self._build_adapters()
+        for adapter in self.adapters:
+            outbox.register(adapter)
+            self._tasks.append(
+                asyncio.create_task(adapter.run(self.bus.publish), name=f"adapter-{adapter.name}")
+            )
+        self._tasks.append(asyncio.create_task(self._sweep_expired(), name="retention"))
+        if serve_web:
+            await self._serve_web()
+        if self.console is not None and settings.demo_enabled and await self._database_is_empty():
+            from bot.demo import seed_demo  # noqa: PLC0415 - only needed on a first start
+
+            await seed_demo(self.console, self.services)
+        log.info(
+            "apprentice.started",
+            adapters=[a.name for a in self.adapters],
+            web=f"http://{settings.web_host}:{settings.web_port}" if serve_web else None,
+        )
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.bus is not None:
+            await self.bus.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for adapter in self.adapters:
+            with contextlib.suppress(Exception):
+                await adapter.aclose()
+        await close_database()
+
+    def _build_adapters(self) -> None:
+        enabled = self.settings.enabled_adapters()
+        if "console" in enabled:
+            self.console = ConsoleAdapter()
+            add_console_routes(self.web_app, self.console)
+            self.adapters.append(self.console)
+        for name in enabled:
+            if name != "console":
+                log.warning("adapter.not_built_yet", adapter=name)
+
+    async def _serve_web(self) -> None:
+        self._runner = web.AppRunner(self.web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.web_host, self.settings.web_port)
+        await site.start()
+
+    async def _database_is_empty(self) -> bool:
+        return not await Tenant.exists()
+
+    async def _sweep_expired(self) -> None:
+        assert self.services is not None
+        while True:
+            removed = await self.services.observations.purge_expired(self.settings.retention_days)
+            if removed:
+                log.info("retention.purged", observations=removed)
+            await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+
+
+async def run_forever(settings: Settings) -> None:
+    app = Application(settings)
+    await app.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await app.stop()

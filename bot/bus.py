@@ -1,0 +1,104 @@
+"""The in-process event bus: bounded, deduplicating, ordered per person, isolated handlers.
+
+The bus builds the ConsentGate itself: no caller can hand it a different one or none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections import OrderedDict
+
+import structlog
+
+from bot.consent.gate import ConsentGate
+from bot.events import Event
+from bot.logging import where
+from bot.pipeline import Pipeline
+from bot.router import Router
+from bot.services import Services
+
+log = structlog.get_logger(__name__)
+
+DEDUPE_WINDOW = 100_000  # event ids remembered; platforms retry within minutes, not days
+
+
+class Delivery:
+    """What `publish` returns: await it to know the event was fully handled."""
+
+    def __init__(self, future: asyncio.Future[None], duplicate: bool = False) -> None:
+        self._future = future
+        self.duplicate = duplicate
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        return asyncio.shield(self._future).__await__()
+
+
+class InProcessBus:
+    def __init__(
+        self,
+        services: Services,
+        router: Router,
+        *,
+        queue_size: int = 1000,
+        workers: int = 4,
+        handler_timeout: float = 30.0,
+    ) -> None:
+        gate = ConsentGate(services.ledger, services.directory)
+        self._pipeline = Pipeline(services, router, gate, handler_timeout)
+        # One queue per worker, chosen by the actor: a person's events stay in order
+        # (a consent click is handled before the message they post right after it).
+        per_queue = max(1, queue_size // workers)
+        self._queues: list[asyncio.Queue[tuple[Event, asyncio.Future[None]]]] = [
+            asyncio.Queue(maxsize=per_queue) for _ in range(workers)
+        ]
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._work(queue), name=f"bus-worker-{i}")
+            for i, queue in enumerate(self._queues)
+        ]
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop the workers."""
+        for queue in self._queues:
+            await queue.join()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def publish(self, event: Event) -> Delivery:
+        """Queue an event (waits while the queue is full); a repeated event id is dropped."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        key = f"{event.platform}|{event.tenant}|{event.id}"
+        if key in self._seen:
+            future.set_result(None)
+            log.info("bus.duplicate", event_id=event.id, platform=event.platform)
+            return Delivery(future, duplicate=True)
+        self._seen[key] = None
+        if len(self._seen) > DEDUPE_WINDOW:
+            self._seen.popitem(last=False)
+        shard = zlib.crc32(f"{event.platform}|{event.tenant}|{event.actor.id}".encode())
+        await self._queues[shard % len(self._queues)].put((event, future))
+        return Delivery(future)
+
+    async def _work(self, queue: asyncio.Queue[tuple[Event, asyncio.Future[None]]]) -> None:
+        while True:
+            event, future = await queue.get()
+            try:
+                await self._pipeline.process(event)
+            except Exception as exc:  # isolate: log without content and keep going
+                log.error(
+                    "bus.event_failed",
+                    event_id=event.id,
+                    error=type(exc).__name__,
+                    where=where(exc),
+                )
+            finally:
+                if not future.done():
+                    future.set_result(None)
+                queue.task_done()

@@ -1,0 +1,144 @@
+"""The `apprentice` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from bot.settings import Settings
+
+app = typer.Typer(
+    help="Apprentice: a chat bot that learns a team's work only with consent.",
+    pretty_exceptions_show_locals=False,
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+out = Console()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            out.print(f"[red]Setting {where}: {error['msg']}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    from bot.logging import configure
+
+    configure(settings.log_level, settings.log_format)
+
+
+@app.command()
+def run() -> None:
+    """Start the bot: adapters with credentials, the web console, the bus."""
+    from bot.app import run_forever
+
+    settings = _settings()
+    _configure_logging(settings)
+    out.print(f"Apprentice console: [bold]http://{settings.web_host}:{settings.web_port}[/bold]")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_forever(settings))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    from bot.storage.database import close_database, upgrade
+
+    settings = _settings()
+    _configure_logging(settings)
+
+    async def go() -> None:
+        try:
+            await upgrade(settings)
+        finally:
+            await close_database()
+
+    asyncio.run(go())
+    out.print("Database schema is up to date.")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's HMAC chain end to end."""
+    from bot.audit import AuditLog
+    from bot.storage.database import close_database, open_database
+    from bot.storage.vault import Vault, load_master_key
+
+    settings = _settings()
+    _configure_logging(settings)
+
+    async def go() -> bool:
+        vault = Vault(load_master_key(settings))
+        await open_database(settings)
+        try:
+            result = await AuditLog(vault.audit_key, vault.pseudonym_key).verify()
+        finally:
+            await close_database()
+        if result.ok:
+            out.print(f"[green]Audit chain intact[/green]: {result.entries} entries.")
+        else:
+            out.print(
+                f"[red]Audit chain BROKEN at entry {result.first_bad_id}[/red] "
+                f"(checked {result.entries})."
+            )
+        return result.ok
+
+    if not asyncio.run(go()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor() -> None:
+    """Print the effective settings (secrets masked), the adapters that would start, the database."""
+    settings = _settings()
+    table = Table(title="Effective settings", show_lines=False)
+    table.add_column("setting")
+    table.add_column("value")
+    for name, value in settings.masked().items():
+        table.add_row(name, value)
+    out.print(table)
+    out.print(
+        f"Adapters that would start: [bold]{', '.join(settings.enabled_adapters()) or 'none'}[/bold]"
+    )
+    ok, detail = asyncio.run(_check_database(settings))
+    colour = "green" if ok else "red"
+    out.print(f"Database: [{colour}]{detail}[/{colour}]")
+    if not ok:
+        raise typer.Exit(1)
+
+
+async def _check_database(settings: Settings) -> tuple[bool, str]:
+    from tortoise import Tortoise
+
+    from bot.storage.database import tortoise_config
+
+    try:
+        await asyncio.wait_for(Tortoise.init(config=tortoise_config(settings)), 10)
+        connection = Tortoise.get_connection("default")
+        await asyncio.wait_for(connection.execute_query("SELECT 1"), 10)
+    except Exception as exc:  # the kind of failure is what the operator needs
+        return False, f"not reachable ({type(exc).__name__}); check DATABASE_URL"
+    finally:
+        await Tortoise.close_connections()
+    return (
+        True,
+        f"reachable ({'SQLite ' + str(settings.sqlite_path) if settings.is_sqlite else 'PostgreSQL'})",
+    )
+
+
+def main() -> None:
+    app()

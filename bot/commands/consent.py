@@ -1,0 +1,188 @@
+"""`/skill optin`, `/skill optout` and the Agree / No thanks buttons."""
+
+from __future__ import annotations
+
+import json
+
+from bot.consent.ledger import ALL_CHANNELS, Mechanism
+from bot.consent.notices import (
+    PURPOSE_WORDS,
+    Notice,
+    Purpose,
+    current_version,
+    notice,
+    pick_language,
+)
+from bot.context import Args, Context
+from bot.events import Action
+from bot.mentions import channel_ref
+from bot.outbound import Button, ButtonStyle
+from bot.router import Router
+
+router = Router()
+
+AGREE = "consent.agree"
+DECLINE = "consent.decline"
+PURPOSE_NAMES = {purpose: word or "observe" for word, purpose in PURPOSE_WORDS.items()}
+
+
+def notice_for(ctx: Context, purpose: Purpose) -> Notice:
+    settings = ctx.services.settings
+    language = pick_language(ctx.event.actor.locale, settings.locale)
+    provider = settings.openai_base_url or ("OpenAI" if settings.openai_api_key else "")
+    return notice(purpose, language, retention_days=settings.retention_days, provider=provider)
+
+
+def consent_buttons(purpose: Purpose, channels: list[str]) -> tuple[Button, ...]:
+    value = json.dumps({"p": purpose.value, "v": current_version(purpose), "ch": channels})
+    return (
+        Button("Agree", AGREE, value, ButtonStyle.PRIMARY),
+        Button("No thanks", DECLINE, value),
+    )
+
+
+async def send_notice(ctx: Context, purpose: Purpose, channels: list[str] | None = None) -> None:
+    """DM the notice with Agree / No thanks to the person who acted."""
+    shown = notice_for(ctx, purpose)
+    await ctx.dm(shown.text, consent_buttons(purpose, channels or [ALL_CHANNELS]))
+
+
+def _purpose_and_channels(args: Args) -> tuple[Purpose | None, list[str]]:
+    words = list(args.words)
+    purpose = Purpose.OBSERVE
+    if words and not words[0].startswith(("#", "<#")):
+        purpose_word = words.pop(0).lower()
+        if purpose_word not in PURPOSE_WORDS:
+            return None, []
+        purpose = PURPOSE_WORDS[purpose_word]
+    return purpose, [channel_ref(word) for word in words]
+
+
+@router.command(
+    "optin",
+    summary="read what Apprentice would keep, then Agree or say No thanks",
+    usage="optin [model|history] [#channel…]",
+)
+async def optin(ctx: Context, args: Args) -> None:
+    purpose, channels = _purpose_and_channels(args)
+    if purpose is None:
+        await ctx.reply(
+            "I know these consents: `/skill optin`, `/skill optin model`, "
+            "`/skill optin history`. Which one did you mean?"
+        )
+        return
+    grant = await ctx.services.ledger.live_grant(ctx.tenant, ctx.user_id, purpose)
+    if grant is not None and not channels:
+        await ctx.reply(
+            f"You already agreed on {grant.occurred_at:%Y-%m-%d}. "
+            f"`/skill optout{'' if purpose is Purpose.OBSERVE else ' ' + args.first()}` stops it."
+        )
+        return
+    await send_notice(ctx, purpose, channels or None)
+    if not ctx.in_dm:
+        await ctx.reply("I've sent you a direct message with what I would keep and two buttons.")
+
+
+@router.command(
+    "optout",
+    summary="stop now: nothing you write from now on is kept",
+    usage="optout [model|history]",
+)
+async def optout(ctx: Context, args: Args) -> None:
+    purpose, _ = _purpose_and_channels(args)
+    if purpose is None:
+        await ctx.reply("Use `/skill optout`, `/skill optout model` or `/skill optout history`.")
+        return
+    mechanism = Mechanism("command:optout", ctx.event.id)
+    withdrawn = await ctx.services.ledger.withdraw(ctx.tenant, ctx.user_id, purpose, mechanism)
+    if withdrawn is None:
+        await ctx.dm("You had not agreed to that, so there was nothing to stop.")
+        return
+    await ctx.services.audit.record(
+        ctx.event.platform,
+        ctx.event.tenant,
+        "consent.withdraw",
+        ctx.user_id,
+        purpose=purpose.value,
+        mechanism=mechanism.kind,
+    )
+    await ctx.dm(
+        f"Done: your consent to *{PURPOSE_NAMES[purpose]}* is withdrawn and nothing further is "
+        "kept. What was kept before stays until it expires or you `/skill forget`; "
+        "`/skill mydata` shows it."
+    )
+
+
+def _parse_choice(action: Action) -> tuple[Purpose, str, list[str]] | None:
+    try:
+        value = json.loads(action.value)
+        purpose = Purpose(value["p"])
+        channels = [str(c) for c in value.get("ch") or [ALL_CHANNELS]]
+        return purpose, str(value["v"]), channels
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+@router.action(AGREE)
+async def agree(ctx: Context, action: Action) -> None:
+    choice = _parse_choice(action)
+    if choice is None:
+        await ctx.dm(
+            "That button's value is not one I made. Type `/skill optin` for a fresh notice."
+        )
+        return
+    purpose, version, channels = choice
+    if version != current_version(purpose):
+        await ctx.dm("The notice changed since that message. Here is the current one:")
+        await send_notice(ctx, purpose, channels)
+        return
+    shown = notice_for(ctx, purpose)
+    mechanism = Mechanism(f"button:{AGREE}", ctx.event.id)
+    await ctx.services.people.ensure(ctx.tenant, ctx.event.actor)
+    await ctx.services.ledger.grant(ctx.tenant, ctx.user_id, shown, mechanism, channels)
+    await ctx.services.audit.record(
+        ctx.event.platform,
+        ctx.event.tenant,
+        "consent.grant",
+        ctx.user_id,
+        purpose=purpose.value,
+        notice_version=shown.version,
+        mechanism=mechanism.kind,
+    )
+    scope = (
+        "all observed channels"
+        if ALL_CHANNELS in channels
+        else ", ".join("#" + c for c in channels)
+    )
+    await ctx.dm(
+        f"✅ Thank you — you agreed to *{PURPOSE_NAMES[purpose]}* ({scope}), notice "
+        f"{shown.version}. `/skill optout` stops it at any time; `/skill forget` erases everything.",
+        replace_ref=action.message_ref,
+    )
+
+
+@router.action(DECLINE)
+async def decline(ctx: Context, action: Action) -> None:
+    choice = _parse_choice(action)
+    if choice is None:
+        await ctx.dm(
+            "That button's value is not one I made. Type `/skill optin` for a fresh notice."
+        )
+        return
+    purpose, _, _ = choice
+    shown = notice_for(ctx, purpose)
+    mechanism = Mechanism(f"button:{DECLINE}", ctx.event.id)
+    await ctx.services.ledger.decline(ctx.tenant, ctx.user_id, shown, mechanism)
+    await ctx.services.audit.record(
+        ctx.event.platform,
+        ctx.event.tenant,
+        "consent.decline",
+        ctx.user_id,
+        purpose=purpose.value,
+        notice_version=shown.version,
+    )
+    await ctx.dm(
+        "👍 No problem — nothing you write will be kept. I won't ask again unless the notice "
+        "changes; `/skill optin` if you change your mind.",
+        replace_ref=action.message_ref,
+    )

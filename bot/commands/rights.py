@@ -1,0 +1,115 @@
+"""`/skill mydata` and `/skill forget`: see and erase everything held about me."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from bot.consent.erasure import erase_person
+from bot.consent.ledger import Mechanism
+from bot.consent.notices import Purpose
+from bot.context import Args, Context
+from bot.router import Router
+from bot.storage.models import SkillContribution
+
+router = Router()
+
+
+@router.command("mydata", summary="what is held about you, with a JSON export of all of it")
+async def mydata(ctx: Context, args: Args) -> None:
+    services = ctx.services
+    person = await services.people.find(ctx.tenant, ctx.user_id)
+    history = await services.ledger.history(ctx.tenant, ctx.user_id)
+    observations = await services.observations.read(person) if person else []
+    contributions = (
+        await SkillContribution.filter(person=person).prefetch_related("version__skill")
+        if person
+        else []
+    )
+    live = [
+        p.value for p in Purpose if await services.ledger.live_grant(ctx.tenant, ctx.user_id, p)
+    ]
+
+    lines = ["*What Apprentice holds about you*"]
+    lines.append(f"• consent in force: {', '.join(live) or 'none'}")
+    if observations:
+        by_channel = Counter(f"#{o.channel_name or o.channel_id}" for o in observations)
+        first, last = observations[0].occurred_at, observations[-1].occurred_at
+        lines.append(f"• messages kept: {len(observations)} ({first:%Y-%m-%d} to {last:%Y-%m-%d})")
+        lines.extend(f"    {channel}: {count}" for channel, count in sorted(by_channel.items()))
+    else:
+        lines.append("• messages kept: 0")
+    skills = sorted(
+        {(c.version.skill.name, c.version.number, c.version.run_count) for c in contributions}
+    )
+    if skills:
+        lines.append("• skills that learned from you:")
+        lines.extend(f"    {name} v{number} (used {runs} times)" for name, number, runs in skills)
+    else:
+        lines.append("• skills that learned from you: none")
+    lines.append(f"• consent records: {len(history)} (grants, refusals and withdrawals)")
+    lines.append("The attached mydata.json holds all of it. `/skill forget` erases it.")
+
+    export = {
+        "platform": ctx.event.platform,
+        "tenant": ctx.event.tenant,
+        "user_id": ctx.user_id,
+        "consent_events": [
+            {
+                "action": e.action,
+                "purpose": e.purpose,
+                "channels": e.channels,
+                "notice_version": e.notice_version,
+                "notice_sha256": e.notice_sha256,
+                "language": e.language,
+                "occurred_at": e.occurred_at.isoformat(),
+                "mechanism": e.mechanism,
+                "mechanism_ref": e.mechanism_ref,
+            }
+            for e in history
+        ],
+        "observations": [
+            {
+                "channel": o.channel_name or o.channel_id,
+                "message_id": o.message_id,
+                "thread_id": o.thread_id,
+                "occurred_at": o.occurred_at.isoformat(),
+                "text": o.text,
+            }
+            for o in observations
+        ],
+        "skills": [{"name": n, "version": v, "runs": r} for n, v, r in skills],
+    }
+    await ctx.dm(
+        "\n".join(lines),
+        personal=True,
+        attachment=("mydata.json", json.dumps(export, ensure_ascii=False, indent=2)),
+    )
+    if not ctx.in_dm:
+        await ctx.reply("I've sent what I hold about you to your direct messages.")
+
+
+@router.command("forget", summary="withdraw and erase everything held about you, with a receipt")
+async def forget(ctx: Context, args: Args) -> None:
+    services = ctx.services
+    mechanism = Mechanism("command:forget", ctx.event.id)
+    receipt = await erase_person(
+        ctx.tenant,
+        ctx.user_id,
+        ledger=services.ledger,
+        observations=services.observations,
+        mechanism=mechanism,
+    )
+    await services.audit.record(
+        ctx.event.platform,
+        ctx.event.tenant,
+        "person.erased",
+        ctx.user_id,
+        ctx.user_id,
+        receipt=receipt.id,
+        observations=receipt.observations_deleted,
+        skill_versions=receipt.skill_versions_retired,
+    )
+    await ctx.dm("🧹 Everything Apprentice held about you is erased.\n" + receipt.text())
+    if not ctx.in_dm:
+        await ctx.reply("Done — I've sent your erasure receipt to your direct messages.")

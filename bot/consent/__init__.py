@@ -1,0 +1,1 @@
+"""Consent: notices, the append-only ledger, the gate, erasure."""

@@ -1,0 +1,85 @@
+"""Erasure: withdraw every purpose, delete the person's data, destroy their key, give a receipt."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from bot.consent.ledger import ConsentLedger, Mechanism
+from bot.consent.notices import Purpose
+from bot.observations import ObservationStore
+from bot.storage.models import Observation, Person, SkillContribution, SkillVersion, Tenant
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    id: str
+    erased_at: datetime
+    observations_deleted: int
+    skill_versions_retired: int
+    key_destroyed: bool
+    consents_withdrawn: tuple[str, ...]
+
+    def text(self) -> str:
+        return (
+            f"Erasure receipt {self.id}\n"
+            f"• time (UTC): {self.erased_at:%Y-%m-%d %H:%M:%S}\n"
+            f"• messages deleted: {self.observations_deleted}\n"
+            f"• skill versions rebuilt or retired without you: {self.skill_versions_retired}\n"
+            f"• your encryption key destroyed: {'yes' if self.key_destroyed else 'there was none'}\n"
+            f"• consents withdrawn: {', '.join(self.consents_withdrawn) or 'none were in force'}\n"
+            "The consent ledger keeps the record that you agreed and withdrew, as the law asks; "
+            "it holds no message text."
+        )
+
+
+async def erase_person(
+    tenant: Tenant,
+    user_id: str,
+    *,
+    ledger: ConsentLedger,
+    observations: ObservationStore,
+    mechanism: Mechanism,
+    by_admin: str | None = None,
+) -> Receipt:
+    """Everything held about one person, gone in one transaction."""
+    withdrawn: list[str] = []
+    async with in_transaction():
+        for purpose in Purpose:
+            if await ledger.withdraw(tenant, user_id, purpose, mechanism, by_admin=by_admin):
+                withdrawn.append(purpose.value)
+        person = await Person.get_or_none(tenant=tenant, user_id=user_id)
+        deleted = retired = 0
+        if person is not None:
+            deleted = await Observation.filter(person=person).count()
+            retired = await _retire_versions_learned_from(person)
+            await person.delete()  # cascades to observations and contributions; key gone
+            observations.forget_key(person.id)
+    erased_at = datetime.now(UTC)
+    receipt_id = hashlib.sha256(
+        f"{tenant.id}|{user_id}|{erased_at.isoformat()}".encode()
+    ).hexdigest()[:12]
+    return Receipt(
+        id=receipt_id,
+        erased_at=erased_at,
+        observations_deleted=deleted,
+        skill_versions_retired=retired,
+        key_destroyed=person is not None,
+        consents_withdrawn=tuple(withdrawn),
+    )
+
+
+async def _retire_versions_learned_from(person: Person) -> int:
+    """No skill keeps an erased person's words: retire and empty the versions they fed.
+
+    (The skills engine rebuilds a fresh draft from the remaining contributors.)
+    """
+    version_ids = await SkillContribution.filter(person=person).values_list("version_id", flat=True)
+    if not version_ids:
+        return 0
+    return await SkillVersion.filter(id__in=list(version_ids)).update(
+        status="retired", artifact={}, provenance={}
+    )

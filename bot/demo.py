@@ -1,0 +1,123 @@
+"""The demo workspace seeded on a first start: made-up people and a few weeks of team chat.
+
+Everything goes through the console platform and the bus like real traffic, so the demo
+shows the consent rules at work: carol never opts in, and nothing she writes is kept.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from adapters.console.adapter import ConsoleAdapter
+from adapters.console.normalize import Click, PostedMessage
+from bot.services import Services
+
+log = structlog.get_logger(__name__)
+
+CONSENTING = ("alice", "bob", "dave")
+
+# (weekday 0=Mon, hour, author, text) for each of the last weeks; {week} is the ISO week.
+_WEEK = [
+    (
+        0,
+        9,
+        "alice",
+        "Standup notes {date}\nYesterday: finished the invoice CSV export.\n"
+        "Today: pairing with bob on the tax rounding bug.\nBlockers: none.",
+    ),
+    (0, 10, "carol", "Does anyone know when the office wifi gets fixed?"),
+    (
+        1,
+        11,
+        "bob",
+        "Review on PR #{pr}: please use Decimal for money, not float — float "
+        "rounding breaks invoice totals.",
+    ),
+    (1, 15, "dave", "Review on PR #{pr2}: no print() in production code, use the logger."),
+    (
+        2,
+        10,
+        "alice",
+        "Planning meeting {date}\nAgenda: Q4 roadmap, on-call rota.\n"
+        "Decision: we ship the billing v2 API before the mobile work.\n"
+        "Action: bob to draft the migration plan by Friday.\n"
+        "Action: write the customer announcement.\n"
+        "Question: do we keep the legacy XML export?",
+    ),
+    (
+        2,
+        16,
+        "bob",
+        "Review on PR #{pr3}: add a test for the error path, the happy path alone is not enough.",
+    ),
+    (3, 14, "carol", "Lunch order is in, reply with your choice by noon."),
+    (3, 17, "dave", "Heads-up: deploy of billing-api to staging is done, smoke tests green."),
+    (
+        4,
+        16,
+        "alice",
+        "Weekly report {week}\n*Done*\n- Invoice CSV export shipped\n"
+        "- Fixed tax rounding in the invoice totals\n*In progress*\n"
+        "- Billing v2 API pagination\n*Blockers*\n- Waiting on legal for the "
+        "data retention wording\n*Next week*\n- Finish pagination and docs",
+    ),
+    (
+        4,
+        16,
+        "bob",
+        "Weekly report {week}\n*Done*\n- Migration plan for billing v2 drafted\n"
+        "- Reviewed 6 PRs\n*In progress*\n- Currency conversion service\n"
+        "*Blockers*\n- None\n*Next week*\n- Load test the conversion service",
+    ),
+    (
+        4,
+        17,
+        "dave",
+        "Weekly report {week}\n*Done*\n- Staging deploy pipeline for billing-api\n"
+        "- On-call: 2 pages, both resolved\n*In progress*\n- Alerting for queue "
+        "lag\n*Blockers*\n- Need access to the prod metrics dashboard\n"
+        "*Next week*\n- Runbook for the payment queue",
+    ),
+]
+
+WEEKS = 4
+
+
+async def seed_demo(console: ConsoleAdapter, services: Services) -> None:
+    """Observe #team, let three people agree, then replay a few weeks of chat."""
+    admin = next(
+        a.split(":", 1)[1]
+        for a in services.settings.admins + ["console:admin"]
+        if a.startswith("console:")
+    )
+    await console.post(PostedMessage(user=admin, channel="team", text="/skill admin observe #team"))
+    for person in CONSENTING:
+        replies = await console.post(
+            PostedMessage(user=person, channel=f"dm:{person}", text="/skill optin")
+        )
+        agree = next(b for r in replies for b in r.buttons if b["label"] == "Agree")
+        await console.click(Click(user=person, action_id=agree["action_id"], value=agree["value"]))
+    now = datetime.now(UTC)
+    this_monday = (now - timedelta(days=now.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    count = 0
+    for back in range(WEEKS - 1, -1, -1):
+        monday = this_monday - timedelta(weeks=back)
+        iso = monday.isocalendar()
+        for weekday, hour, author, text in _WEEK:
+            when = monday + timedelta(days=weekday, hours=hour)
+            if when > now:
+                continue
+            body = text.format(
+                week=f"{iso.year}-W{iso.week:02d}",
+                date=f"{when:%Y-%m-%d}",
+                pr=100 + back * 10,
+                pr2=101 + back * 10,
+                pr3=102 + back * 10,
+            )
+            await console.post(PostedMessage(user=author, channel="team", text=body), when)
+            count += 1
+    log.info("demo.seeded", messages=count, consenting=len(CONSENTING))

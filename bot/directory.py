@@ -1,0 +1,59 @@
+"""Tenants and channels: the workspace facts every other part looks up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from bot.storage.models import Channel, Tenant
+
+
+class Directory:
+    def __init__(self) -> None:
+        self._tenants: dict[tuple[str, str], Tenant] = {}  # tenants are never deleted
+
+    async def tenant(self, platform: str, external_id: str) -> Tenant:
+        key = (platform, external_id)
+        if key not in self._tenants:
+            try:
+                tenant, _ = await Tenant.get_or_create(platform=platform, external_id=external_id)
+            except IntegrityError:  # created by a concurrent worker
+                tenant = await Tenant.get(platform=platform, external_id=external_id)
+            self._tenants[key] = tenant
+        return self._tenants[key]
+
+    async def find_tenant(self, platform: str, external_id: str) -> Tenant | None:
+        if (platform, external_id) in self._tenants:
+            return self._tenants[(platform, external_id)]
+        return await Tenant.get_or_none(platform=platform, external_id=external_id)
+
+    async def observed_channel(self, tenant: Tenant, channel_id: str) -> Channel | None:
+        return await Channel.get_or_none(tenant=tenant, channel_id=channel_id, observed=True)
+
+    async def observe(
+        self, tenant: Tenant, channel_id: str, name: str, approved_by: str
+    ) -> tuple[Channel, bool]:
+        """Mark a channel observed; returns (channel, whether it was newly observed)."""
+        channel, _ = await Channel.get_or_create(
+            tenant=tenant, channel_id=channel_id, defaults={"name": name}
+        )
+        if channel.observed:
+            return channel, False
+        channel.observed = True
+        channel.name = name or channel.name
+        channel.approved_by = approved_by
+        channel.approved_at = datetime.now(UTC)
+        await channel.save()
+        return channel, True
+
+    async def unobserve(self, tenant: Tenant, channel_id: str) -> Channel | None:
+        channel = await Channel.get_or_none(tenant=tenant, channel_id=channel_id, observed=True)
+        if channel is None:
+            return None
+        channel.observed = False
+        await channel.save(update_fields=["observed"])
+        return channel
+
+    async def observed_channels(self, tenant: Tenant) -> list[Channel]:
+        return await Channel.filter(tenant=tenant, observed=True).order_by("name")

@@ -1,0 +1,133 @@
+"""What happens to one event once the bus hands it over: gate, observe, or route a command."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import structlog
+
+from bot.commands.consent import send_notice
+from bot.commands.help import help_text
+from bot.consent.gate import ConsentGate, ObservedMessage, Refusal
+from bot.consent.notices import Purpose
+from bot.context import Args, Context
+from bot.events import ConversationKind, Event, EventKind
+from bot.logging import where
+from bot.router import Router
+from bot.services import Services
+
+log = structlog.get_logger(__name__)
+
+
+class Pipeline:
+    def __init__(self, services: Services, router: Router, gate: ConsentGate, timeout: float):
+        self._services = services
+        self._router = router
+        self._gate = gate
+        self._timeout = timeout
+
+    async def process(self, event: Event) -> None:
+        if event.actor.is_bot:
+            return
+        if event.kind is EventKind.MESSAGE:
+            await self._message(event)
+        elif event.kind in (EventKind.COMMAND, EventKind.ACTION):
+            await self._interaction(event)
+
+    # -- observation -------------------------------------------------------------------
+
+    async def _message(self, event: Event) -> None:
+        if event.deleted:
+            tenant = await self._services.directory.find_tenant(event.platform, event.tenant)
+            if tenant is not None and event.message_id:
+                await self._services.observations.delete_message(tenant, event.message_id)
+            return
+        verdict = await self._gate.admit(event)
+        if isinstance(verdict, ObservedMessage):
+            stored = await self._services.observations.store(verdict)
+            log.debug("message.observed", event_id=event.id, stored=stored)
+            return
+        log.debug("message.not_observed", event_id=event.id, reason=verdict.reason.value)
+        if event.conversation.kind is ConversationKind.DM and event.text.strip():
+            ctx = await self._context(event)
+            await ctx.dm("I don't read direct messages — only commands. `/skill help` lists them.")
+        elif verdict.reason is Refusal.NO_GRANT and verdict.tenant is not None:
+            if await self._gate.may_prompt(verdict.tenant, event.actor.id):
+                ctx = Context(event=event, tenant=verdict.tenant, services=self._services)
+                await send_notice(ctx, Purpose.OBSERVE)
+
+    # -- commands and buttons ----------------------------------------------------------
+
+    async def _interaction(self, event: Event) -> None:
+        ctx = await self._context(event)
+        try:
+            async with asyncio.timeout(self._timeout):
+                if event.kind is EventKind.COMMAND:
+                    await self._command(ctx)
+                else:
+                    await self._action(ctx)
+        except TimeoutError:
+            log.warning("handler.timeout", event_id=event.id, kind=event.kind.value)
+            await ctx.reply("That took too long and was stopped. Please try again in a moment.")
+        except Exception as exc:  # isolate: one failing handler never stops the bus
+            error_id = uuid.uuid4().hex[:8]
+            log.error(
+                "handler.failed",
+                event_id=event.id,
+                error_id=error_id,
+                error=type(exc).__name__,
+                where=where(exc),
+            )
+            await ctx.reply(
+                f"Something went wrong on my side (error {error_id}). Please try again; "
+                "if it keeps happening, tell an admin that number."
+            )
+
+    async def _command(self, ctx: Context) -> None:
+        command = ctx.event.command
+        assert command is not None
+        route, args, owner = self._router.resolve(command.name, Args(command.args, command.raw))
+        needs_admin = route.admin if route else owner is not self._router
+        if needs_admin and not ctx.is_admin:
+            await self._services.audit.record(
+                ctx.event.platform,
+                ctx.event.tenant,
+                "admin.refused",
+                ctx.user_id,
+                command=route.name if route else owner.name,
+            )
+            await ctx.reply(
+                "Sorry — admin commands are for workspace admins of Apprentice. "
+                "Ask one of them, or use `/skill help` to see what you can do."
+            )
+            return
+        if route is None:
+            await ctx.reply(self._unknown(command.name, owner, ctx.is_admin))
+            return
+        await route.handler(ctx, args)
+
+    def _unknown(self, name: str, owner: Router, is_admin: bool) -> str:
+        if owner is not self._router:
+            known = ", ".join(f"`{r.usage}`" for r in owner.routes())
+            return (
+                f"Use one of: {known}."
+                if not name
+                else f"I don't know `{name}`. Use one of: {known}."
+            )
+        return f"I don't know `/skill {name}`. Here is what I can do:\n" + help_text(
+            self._router, admin=is_admin
+        )
+
+    async def _action(self, ctx: Context) -> None:
+        action = ctx.event.action
+        assert action is not None
+        handler = self._router.action_handler(action.id)
+        if handler is None:
+            await ctx.dm("That button no longer does anything. `/skill help` lists what I can do.")
+            return
+        await handler(ctx, action)
+
+    async def _context(self, event: Event) -> Context:
+        tenant = await self._services.directory.tenant(event.platform, event.tenant)
+        return Context(event=event, tenant=tenant, services=self._services)

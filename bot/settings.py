@@ -1,0 +1,191 @@
+"""Settings: environment variables (the platforms' usual names) and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _env(*names: str) -> Any:
+    """Accept an environment variable under its usual name, or the field name in TOML."""
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Everything Apprentice can be configured with; see README 'Configuration'."""
+
+    model_config = SettingsConfigDict(
+        populate_by_name=True, extra="ignore", case_sensitive=False, env_file=None
+    )
+
+    data_dir: Path = Field(Path("./data"), validation_alias=_env("APPRENTICE_DATA_DIR", "data_dir"))
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL", "database_url"))
+    master_key: SecretStr | None = Field(
+        None, validation_alias=_env("APPRENTICE_MASTER_KEY", "master_key")
+    )
+    web_host: str = Field("127.0.0.1", validation_alias=_env("APPRENTICE_WEB_HOST", "web_host"))
+    web_port: int = Field(8765, validation_alias=_env("APPRENTICE_WEB_PORT", "web_port"))
+    admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["console:admin"],
+        validation_alias=_env("APPRENTICE_ADMINS", "admins"),
+    )
+    demo: bool | None = Field(None, validation_alias=_env("APPRENTICE_DEMO", "demo"))
+    console: bool = Field(True, validation_alias=_env("APPRENTICE_CONSOLE", "console"))
+    locale: str = Field("en", validation_alias=_env("APPRENTICE_LOCALE", "locale"))
+    retention_days: int = Field(
+        90, ge=1, validation_alias=_env("APPRENTICE_RETENTION_DAYS", "retention_days")
+    )
+    bus_workers: int = Field(
+        4, ge=1, validation_alias=_env("APPRENTICE_BUS_WORKERS", "bus_workers")
+    )
+    bus_queue_size: int = Field(
+        1000, ge=1, validation_alias=_env("APPRENTICE_BUS_QUEUE_SIZE", "bus_queue_size")
+    )
+    handler_timeout: float = Field(
+        30.0, gt=0, validation_alias=_env("APPRENTICE_HANDLER_TIMEOUT", "handler_timeout")
+    )
+    log_level: str = Field("INFO", validation_alias=_env("APPRENTICE_LOG_LEVEL", "log_level"))
+    log_format: Literal["console", "json"] = Field(
+        "console", validation_alias=_env("APPRENTICE_LOG_FORMAT", "log_format")
+    )
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+
+    lark_app_id: str | None = Field(None, validation_alias=_env("LARK_APP_ID"))
+    lark_app_secret: SecretStr | None = Field(None, validation_alias=_env("LARK_APP_SECRET"))
+    lark_encrypt_key: SecretStr | None = Field(None, validation_alias=_env("LARK_ENCRYPT_KEY"))
+    lark_verification_token: SecretStr | None = Field(
+        None, validation_alias=_env("LARK_VERIFICATION_TOKEN")
+    )
+    lark_domain: str = Field("https://open.feishu.cn", validation_alias=_env("LARK_DOMAIN"))
+    lark_mode: Literal["ws", "webhook"] = Field("ws", validation_alias=_env("LARK_MODE"))
+
+    dingtalk_client_id: str | None = Field(None, validation_alias=_env("DINGTALK_CLIENT_ID"))
+    dingtalk_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("DINGTALK_CLIENT_SECRET")
+    )
+    dingtalk_openapi_endpoint: str = Field(
+        "https://api.dingtalk.com", validation_alias=_env("DINGTALK_OPENAPI_ENDPOINT")
+    )
+
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    openai_model: str = Field(
+        "gpt-4o-mini", validation_alias=_env("APPRENTICE_OPENAI_MODEL", "openai_model")
+    )
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _admins_name_a_platform(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if ":" not in item:
+                raise ValueError(
+                    f"admin {item!r} must be written platform:user_id, e.g. slack:U012ABCDEF"
+                )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("APPRENTICE_CONFIG", "apprentice.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    # -- derived values ---------------------------------------------------------------
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "apprentice.db"
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in tortoise-orm's form."""
+        url = self.database_url or f"sqlite://{self.sqlite_path}"
+        if url.startswith("postgresql://"):
+            url = "postgres://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite://")
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @property
+    def demo_enabled(self) -> bool:
+        return self.console if self.demo is None else self.demo
+
+    def is_admin(self, platform: str, user_id: str) -> bool:
+        return f"{platform}:{user_id}" in self.admins
+
+    def enabled_adapters(self) -> list[str]:
+        """Adapters whose credentials are present, in start order."""
+        names = []
+        if self.console:
+            names.append("console")
+        if self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token):
+            names.append("slack")
+        if self.lark_app_id and self.lark_app_secret:
+            names.append("lark")
+        if self.dingtalk_client_id and self.dingtalk_client_secret:
+            names.append("dingtalk")
+        return names
+
+    def masked(self) -> dict[str, str]:
+        """Effective settings for display, secrets shown only as set/unset."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown[name] = "****** (set)"
+            elif value is None:
+                shown[name] = "(unset)"
+            elif name == "database_url":
+                shown[name] = _mask_url_password(str(value))
+            elif isinstance(value, list):
+                shown[name] = ",".join(value)
+            else:
+                shown[name] = str(value)
+        return shown
+
+
+def _mask_url_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:******@{host}"

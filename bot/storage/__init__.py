@@ -1,0 +1,1 @@
+"""Persistence: tortoise-orm models, database start-up and migrations, the encryption vault."""

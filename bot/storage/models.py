@@ -1,0 +1,174 @@
+"""Database tables. Every row that belongs to a workspace carries its tenant (invariant 9)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Tenant(Model):
+    """A workspace on one platform: a Slack team, a Lark tenant, a DingTalk corp, the console."""
+
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=32)
+    external_id = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tenants"
+        unique_together = (("platform", "external_id"),)
+
+
+class Person(Model):
+    """Someone who opted in at least once. Deleting the row destroys their data key."""
+
+    id = fields.UUIDField(primary_key=True)
+    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="people")
+    user_id = fields.CharField(max_length=128)
+    display_name = fields.CharField(max_length=200, default="")
+    locale = fields.CharField(max_length=16, null=True)
+    wrapped_key = fields.BinaryField()  # data key wrapped by the master key (AES-GCM)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "people"
+        unique_together = (("tenant", "user_id"),)
+
+
+class Channel(Model):
+    id = fields.IntField(primary_key=True)
+    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="channels")
+    channel_id = fields.CharField(max_length=128)
+    name = fields.CharField(max_length=200, default="")
+    observed = fields.BooleanField(default=False)
+    approved_by = fields.CharField(max_length=128, null=True)
+    approved_at = fields.DatetimeField(null=True)
+    notice_message_id = fields.CharField(max_length=128, null=True)
+
+    class Meta:
+        table = "channels"
+        unique_together = (("tenant", "channel_id"),)
+
+
+class ConsentEvent(Model):
+    """Append-only: a grant or a withdrawal, with everything needed to demonstrate it."""
+
+    id = fields.IntField(primary_key=True)
+    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="consent_events")
+    user_id = fields.CharField(max_length=128, db_index=True)
+    action = fields.CharField(max_length=16)  # grant | decline | withdraw
+    purpose = fields.CharField(max_length=32)  # observe | model | backfill
+    channels = fields.JSONField(default=list)  # ["*"] or channel ids the grant covers
+    notice_version = fields.CharField(max_length=32)
+    notice_sha256 = fields.CharField(max_length=64)
+    language = fields.CharField(max_length=16)
+    occurred_at = fields.DatetimeField()
+    mechanism = fields.CharField(max_length=64)  # e.g. button:consent.agree, command:optout
+    mechanism_ref = fields.CharField(max_length=200)  # the platform event id
+    by_admin = fields.CharField(max_length=128, null=True)  # set for admin revocations
+
+    class Meta:
+        table = "consent_events"
+
+
+class ConsentPrompt(Model):
+    """That we asked someone, so the unprompted DM is sent once per notice version."""
+
+    id = fields.IntField(primary_key=True)
+    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="consent_prompts")
+    user_id = fields.CharField(max_length=128)
+    purpose = fields.CharField(max_length=32)
+    notice_version = fields.CharField(max_length=32)
+    sent_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "consent_prompts"
+        unique_together = (("tenant", "user_id", "purpose", "notice_version"),)
+
+
+class Observation(Model):
+    """One consented, redacted message, encrypted under its author's data key."""
+
+    id = fields.UUIDField(primary_key=True)
+    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="observations")
+    person = fields.ForeignKeyField(
+        "apprentice.Person", related_name="observations", on_delete=fields.CASCADE
+    )
+    channel = fields.ForeignKeyField(
+        "apprentice.Channel", related_name="observations", on_delete=fields.CASCADE
+    )
+    message_id = fields.CharField(max_length=128)
+    thread_id = fields.CharField(max_length=128, null=True)
+    occurred_at = fields.DatetimeField(db_index=True)
+    ciphertext = fields.BinaryField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "observations"
+        unique_together = (("tenant", "message_id"),)
+
+
+class Skill(Model):
+    id = fields.IntField(primary_key=True)
+    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="skills")
+    name = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=32)
+    description = fields.CharField(max_length=1024, default="")
+    owner_user_id = fields.CharField(max_length=128, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "skills"
+        unique_together = (("tenant", "name"),)
+
+
+class SkillVersion(Model):
+    id = fields.IntField(primary_key=True)
+    skill = fields.ForeignKeyField(
+        "apprentice.Skill", related_name="versions", on_delete=fields.CASCADE
+    )
+    number = fields.IntField()
+    status = fields.CharField(max_length=16, default="draft")  # draft | published | retired
+    artifact = fields.JSONField()
+    provenance = fields.JSONField(default=dict)  # section/rule -> observation ids
+    run_count = fields.IntField(default=0)
+    created_by = fields.CharField(max_length=128, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "skill_versions"
+        unique_together = (("skill", "number"),)
+
+
+class SkillContribution(Model):
+    """Who a skill version learned from: erasing the person deletes the row and rebuilds."""
+
+    id = fields.IntField(primary_key=True)
+    version = fields.ForeignKeyField(
+        "apprentice.SkillVersion", related_name="contributions", on_delete=fields.CASCADE
+    )
+    person = fields.ForeignKeyField(
+        "apprentice.Person", related_name="contributions", on_delete=fields.CASCADE
+    )
+    observations = fields.IntField(default=0)
+
+    class Meta:
+        table = "skill_contributions"
+        unique_together = (("version", "person"),)
+
+
+class AuditEntry(Model):
+    """Tamper-evident (HMAC chain) and content-free: pseudonymous ids, no message text."""
+
+    id = fields.IntField(primary_key=True)
+    tenant_key = fields.CharField(max_length=200, db_index=True)  # platform:tenant
+    occurred_at = fields.DatetimeField()
+    action = fields.CharField(max_length=64)
+    actor = fields.CharField(max_length=32)  # pseudonym
+    subject = fields.CharField(max_length=32, null=True)  # pseudonym
+    detail = fields.JSONField(default=dict)
+    prev_mac = fields.CharField(max_length=64)
+    mac = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "audit_entries"
