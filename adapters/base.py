@@ -51,3 +51,8 @@ class Adapter(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+
+
+# Each platform package (adapters/slack, adapters/lark, adapters/dingtalk) exposes
+#     def build(settings: Settings, web_app: aiohttp.web.Application) -> Adapter
+# which may add the platform's HTTP callback routes to the bot's web server.

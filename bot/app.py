@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 
 import structlog
 from aiohttp import web
@@ -105,8 +106,16 @@ class Application:
             add_console_routes(self.web_app, self.console)
             self.adapters.append(self.console)
         for name in enabled:
-            if name != "console":
-                log.warning("adapter.not_built_yet", adapter=name)
+            if name == "console":
+                continue
+            # Platform SDKs are heavy (lark-oapi alone takes seconds to import): load the
+            # package of an adapter only when its credentials are set.
+            package = importlib.import_module(f"adapters.{name}")
+            build = getattr(package, "build", None)
+            if build is None:
+                log.warning("adapter.not_available", adapter=name)
+                continue
+            self.adapters.append(build(self.settings, self.web_app))
 
     async def _serve_web(self) -> None:
         self._runner = web.AppRunner(self.web_app, access_log=None)
