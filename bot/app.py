@@ -42,7 +42,7 @@ class Application:
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
 
-    async def start(self, *, serve_web: bool = True) -> None:
+    async def start(self, *, serve_web: bool = True, adapters: bool = True) -> None:
         settings = self.settings
         vault = Vault(load_master_key(settings))
         await open_database(settings)
@@ -67,7 +67,8 @@ class Application:
             handler_timeout=settings.handler_timeout,
         )
         await self.bus.start()
-        self._build_adapters()
+        if adapters:
+            self._build_adapters()
         for adapter in self.adapters:
             outbox.register(adapter)
             self._tasks.append(

@@ -14,7 +14,7 @@ import structlog
 from bot.consent.gate import ConsentGate
 from bot.events import Event
 from bot.logging import where
-from bot.pipeline import Pipeline
+from bot.pipeline import Outcome, Pipeline
 from bot.router import Router
 from bot.services import Services
 
@@ -26,11 +26,12 @@ DEDUPE_WINDOW = 100_000  # event ids remembered; platforms retry within minutes,
 class Delivery:
     """What `publish` returns: await it to know the event was fully handled."""
 
-    def __init__(self, future: asyncio.Future[None], duplicate: bool = False) -> None:
+    def __init__(self, future: asyncio.Future[str], duplicate: bool = False) -> None:
         self._future = future
         self.duplicate = duplicate
 
     def __await__(self):  # type: ignore[no-untyped-def]
+        """Resolves to the Outcome (or Refusal) value once the event was handled."""
         return asyncio.shield(self._future).__await__()
 
 
@@ -49,7 +50,7 @@ class InProcessBus:
         # One queue per worker, chosen by the actor: a person's events stay in order
         # (a consent click is handled before the message they post right after it).
         per_queue = max(1, queue_size // workers)
-        self._queues: list[asyncio.Queue[tuple[Event, asyncio.Future[None]]]] = [
+        self._queues: list[asyncio.Queue[tuple[Event, asyncio.Future[str]]]] = [
             asyncio.Queue(maxsize=per_queue) for _ in range(workers)
         ]
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -73,10 +74,10 @@ class InProcessBus:
     async def publish(self, event: Event) -> Delivery:
         """Queue an event (waits while the queue is full); a repeated event id is dropped."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
+        future: asyncio.Future[str] = loop.create_future()
         key = f"{event.platform}|{event.tenant}|{event.id}"
         if key in self._seen:
-            future.set_result(None)
+            future.set_result(Outcome.DUPLICATE)
             log.info("bus.duplicate", event_id=event.id, platform=event.platform)
             return Delivery(future, duplicate=True)
         self._seen[key] = None
@@ -86,11 +87,12 @@ class InProcessBus:
         await self._queues[shard % len(self._queues)].put((event, future))
         return Delivery(future)
 
-    async def _work(self, queue: asyncio.Queue[tuple[Event, asyncio.Future[None]]]) -> None:
+    async def _work(self, queue: asyncio.Queue[tuple[Event, asyncio.Future[str]]]) -> None:
         while True:
             event, future = await queue.get()
+            outcome = "failed"
             try:
-                await self._pipeline.process(event)
+                outcome = await self._pipeline.process(event)
             except Exception as exc:  # isolate: log without content and keep going
                 log.error(
                     "bus.event_failed",
@@ -100,5 +102,5 @@ class InProcessBus:
                 )
             finally:
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(outcome)
                 queue.task_done()

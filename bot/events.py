@@ -80,6 +80,7 @@ class Event:
     message_id: str | None = None  # platform message id (edits/deletes refer to it)
     edited: bool = False
     deleted: bool = False
+    imported: bool = False  # from a history export: needs the separate backfill consent
     raw: Any = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # never let message text reach a log through repr()

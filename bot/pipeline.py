@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from enum import StrEnum
 
 import structlog
 
@@ -20,6 +21,15 @@ from bot.services import Services
 log = structlog.get_logger(__name__)
 
 
+class Outcome(StrEnum):
+    STORED = "stored"
+    ALREADY_STORED = "already_stored"
+    ERASED = "erased"
+    HANDLED = "handled"
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate_event"
+
+
 class Pipeline:
     def __init__(self, services: Services, router: Router, gate: ConsentGate, timeout: float):
         self._services = services
@@ -27,28 +37,33 @@ class Pipeline:
         self._gate = gate
         self._timeout = timeout
 
-    async def process(self, event: Event) -> None:
+    async def process(self, event: Event) -> str:
+        """Handle one event; returns what became of it (an Outcome or a Refusal value)."""
         if event.actor.is_bot:
-            return
+            return Refusal.FROM_A_BOT.value
         if event.kind is EventKind.MESSAGE:
-            await self._message(event)
-        elif event.kind in (EventKind.COMMAND, EventKind.ACTION):
+            return await self._message(event)
+        if event.kind in (EventKind.COMMAND, EventKind.ACTION):
             await self._interaction(event)
+            return Outcome.HANDLED
+        return Outcome.IGNORED
 
     # -- observation -------------------------------------------------------------------
 
-    async def _message(self, event: Event) -> None:
+    async def _message(self, event: Event) -> str:
         if event.deleted:
             tenant = await self._services.directory.find_tenant(event.platform, event.tenant)
             if tenant is not None and event.message_id:
                 await self._services.observations.delete_message(tenant, event.message_id)
-            return
+            return Outcome.ERASED
         verdict = await self._gate.admit(event)
         if isinstance(verdict, ObservedMessage):
             stored = await self._services.observations.store(verdict)
             log.debug("message.observed", event_id=event.id, stored=stored)
-            return
+            return Outcome.STORED if stored else Outcome.ALREADY_STORED
         log.debug("message.not_observed", event_id=event.id, reason=verdict.reason.value)
+        if event.imported:  # history imports never DM anyone
+            return verdict.reason.value
         if event.conversation.kind is ConversationKind.DM and event.text.strip():
             ctx = await self._context(event)
             await ctx.dm("I don't read direct messages — only commands. `/skill help` lists them.")
@@ -56,6 +71,7 @@ class Pipeline:
             if await self._gate.may_prompt(verdict.tenant, event.actor.id):
                 ctx = Context(event=event, tenant=verdict.tenant, services=self._services)
                 await send_notice(ctx, Purpose.OBSERVE)
+        return verdict.reason.value
 
     # -- commands and buttons ----------------------------------------------------------
 

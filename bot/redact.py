@@ -10,9 +10,9 @@ placeholder           what it replaces
 ``[email]``           e-mail addresses
 ``[phone]``           phone numbers: international ``+CC …``, North American,
                       Chinese mobiles (``1[3-9]x xxxx xxxx``, optional ``+86``/``86``/
-                      ``0086``) and Chinese landlines (``0xx-xxxxxxxx``)
+                      ``0086`` prefix) and Chinese landlines (``0xx-xxxxxxxx``)
 ``[id-number]``       Chinese resident identity card numbers (18 characters, GB 11643
-                      check digit and a real birth date between 1900 and 2099)
+                      check character and a real birth date in 1900–2099)
 ``[card]``            payment card numbers (13–19 digits, plain or grouped with
                       spaces/dashes, Luhn-valid, first digit 2–6 or 9)
 ``[ip]``              IPv4 and IPv6 addresses
@@ -25,23 +25,26 @@ placeholder           what it replaces
                       (scheme and host are kept)
 ===================== ==============================================================
 
-:func:`find_pii` returns the spans :func:`redact` would replace: sorted,
-non-overlapping :class:`PiiSpan` objects.  Overlapping detections are merged
-into one span (labelled with the most sensitive kind) so the output never
-shows part of a secret.  Full-width digits and ``＠`` typed by Chinese input
-methods are recognised too.
+:func:`find_pii` returns the spans :func:`redact` replaces: sorted,
+non-overlapping :class:`PiiSpan` objects whose ``kind`` is the placeholder
+name without brackets.  Overlapping detections are merged into one span,
+labelled with the most sensitive kind, so the output never shows part of a
+secret.  Full-width digits and ``＠`` typed with Chinese input methods are
+recognised too.
 
-Deliberately *not* detected (too ambiguous for chat text): personal names and
-postal addresses, bare 10-digit North American numbers without any separator,
-15-digit first-generation Chinese IDs (no check digit), cards whose first digit
-is 0, 1, 7 or 8 (keeps timestamps and order numbers out), internationalised
-(non-ASCII) e-mail addresses, MAC addresses, ``::1``-style IPv6 shorthands with
-a single group, passwords given in prose ("my password is …"), and URL
-passwords containing an unescaped ``/``, ``?`` or ``#``.
+Deliberately *not* detected, because in chat text they are too ambiguous or
+not worth the false positives: personal names and postal addresses; bare
+10-digit North American numbers without any separator or ``+1``; 15-digit
+first-generation Chinese IDs (they have no check digit); card numbers starting
+with 0, 1, 7 or 8 (keeps timestamps and order numbers out); non-ASCII
+(internationalised) e-mail addresses; MAC addresses; single-group IPv6
+shorthands such as ``::1``; secrets given in prose ("my password is …") or on
+the line after their key; URL passwords containing an unescaped ``/``, ``?``
+or ``#``.
 
-Everything is compiled at import.  Each detector sits behind a cheap gate
-(a substring test or a tiny regex) so a message without any candidate costs a
-handful of C-level scans.  The functions are pure: no I/O, no logging, and no
+Everything is compiled at import.  Each group of patterns sits behind a cheap
+gate (a substring test or a tiny regex), so a message with no candidate costs
+a few C-level scans.  The functions are pure: no I/O, no logging, and no
 exception raised here ever carries any of the input text.
 """
 
@@ -71,8 +74,9 @@ _PRIORITY = {
 PLACEHOLDERS: dict[str, str] = {kind: f"[{kind}]" for kind in _PRIORITY}
 _PLACEHOLDER_TEXTS = frozenset(PLACEHOLDERS.values())
 
-# A redacted text is scanned again until stable so that redact() is idempotent
-# even when a replacement exposes a new candidate; two passes are the norm.
+# redact() rescans its own output until nothing is found, which makes it
+# idempotent even if a replacement exposes a new candidate.  Real text needs
+# one pass (plus the confirming one); the bound only guards against surprises.
 _MAX_PASSES = 4
 
 
@@ -90,69 +94,46 @@ Check = Callable[[re.Match[str]], "Span | None"]
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
-    # ASCII: \d and \w must not match CJK characters or non-Latin digits, so
-    # "张三13812345678" still has a boundary between the name and the number.
+    # ASCII: \d, \w and \b must not treat CJK characters as word characters, so
+    # that "张三13812345678" still has a boundary between the name and the number.
     return re.compile(pattern, re.ASCII | re.VERBOSE)
 
 
-# --------------------------------------------------------------------------- helpers
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """One pattern for one kind; ``check`` validates a match and picks its span."""
 
+    kind: str
+    pattern: re.Pattern[str]
+    check: Check | None = None  # None: the whole match is the span
 
-def _scan(pattern: re.Pattern[str], text: str, check: Check | None = None) -> Iterator[Span]:
-    """Yield spans of ``pattern`` in ``text`` that pass ``check``.
-
-    Unlike ``finditer``, a candidate rejected by ``check`` only advances the
-    search by one character, so a valid match overlapping a rejected one
-    (e.g. a real card right after a number that fails Luhn) is still found.
-    """
-    pos = 0
-    while (m := pattern.search(text, pos)) is not None:
-        span = m.span() if check is None else check(m)
-        if span is None:
-            pos = m.start() + 1
-            continue
-        if span[1] > span[0]:
-            yield span
-        pos = max(span[1], m.start() + 1)
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-_TOKEN_SEPARATORS = re.compile(r"[-_]")
-
-
-def _looks_random(token: str) -> bool:
-    """True for machine-generated tokens, False for prose like ``sk-learn-docs-v2``."""
-    has_digit = any(c.isdigit() for c in token)
-    has_upper = any(c.isupper() for c in token)
-    has_lower = any(c.islower() for c in token)
-    if not has_digit or not (has_upper or has_lower):
-        return False
-    longest_segment = max(len(part) for part in _TOKEN_SEPARATORS.split(token))
-    return longest_segment >= 16 or (has_upper and has_lower)
+    def __call__(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[PiiSpan]:
+        endpos = len(text) if endpos is None else endpos
+        while (m := self.pattern.search(text, pos, endpos)) is not None:
+            span = m.span() if self.check is None else self.check(m)
+            if span is None:
+                # Unlike finditer(), step just past the rejected match's start, so
+                # a valid candidate overlapping it (a real card right after a
+                # number that fails Luhn) is still found.
+                pos = m.start() + 1
+                continue
+            yield PiiSpan(self.kind, *span)
+            pos = max(span[1], m.start() + 1)
 
 
 # --------------------------------------------------------------------------- e-mail
 
 _EMAIL = _compile(
     r"""
-    (?<![A-Za-z0-9_%+-])              # start of the local part, not the middle of a word
-    [A-Za-z0-9_%+-] [A-Za-z0-9._%+'-]*  # local part (apostrophe allowed inside: o'brien@)
+    (?<![A-Za-z0-9_%+-])                 # start of the local part, not mid-word
+    [A-Za-z0-9_%+-] [A-Za-z0-9._%+'-]*   # local part; "'" allowed inside (o'brien@)
     @
     (?: [A-Za-z0-9] (?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])? \. )+
-    (?: [A-Za-z]{2,63} | [Xx][Nn]--[A-Za-z0-9-]{1,59} )   # TLD, including punycode ones
+    (?: [A-Za-z]{2,63} | [Xx][Nn]--[A-Za-z0-9-]{1,59} )   # TLD, punycode TLDs included
     """
 )
-# "https://user:pa@ss@host": the tail "ss@host" looks like an e-mail but belongs
-# to URL credentials, whose span must stop before the host.
+# In "https://user:pa@ss@host" the tail "ss@host" looks like an e-mail, but it
+# is the end of URL credentials, whose span must stop before the host.
 _URL_USERINFO_BEFORE = _compile(r"://[^\s/?\#@:]*:[^\s/?\#]*\Z")
 
 
@@ -163,28 +144,22 @@ def _check_email(m: re.Match[str]) -> Span | None:
     return m.span()
 
 
-def _find_emails(text: str) -> Iterator[Span]:
-    return _scan(_EMAIL, text, _check_email)
-
+_EMAIL_RULE = _Rule(EMAIL, _EMAIL, _check_email)
 
 # --------------------------------------------------------------------------- URL credentials
 
 _URL_CREDENTIALS = _compile(
     r"""
     [A-Za-z][A-Za-z0-9+.-]{0,30}://
-    (?P<cred> [^\s/?\#@:]* : [^\s/?\#]+ )   # user:password; greedy, so a password
-    @                                      # containing '@' ends at the *last* '@'
+    (?P<cred> [^\s/?\#@:]* : [^\s/?\#]+ )  # user:password, greedy: a password that
+    @                                     # contains '@' ends at the *last* '@'
     """
 )
-
-
-def _find_url_credentials(text: str) -> Iterator[Span]:
-    return _scan(_URL_CREDENTIALS, text, lambda m: m.span("cred"))
-
+_URL_CREDENTIALS_RULE = _Rule(URL_CREDENTIALS, _URL_CREDENTIALS, lambda m: m.span("cred"))
 
 # --------------------------------------------------------------------------- phones
 
-# Chinese mobile: 1[3-9]x xxxx xxxx with optional +86 / 0086 / (+86) / 86 prefix.
+# Chinese mobile: 1[3-9]x xxxx xxxx, optional +86 / 0086 / (+86) / 86 prefix.
 _CN_MOBILE = _compile(
     r"""
     (?<![0-9A-Za-z+])
@@ -193,9 +168,9 @@ _CN_MOBILE = _compile(
     (?![0-9A-Za-z])
     """
 )
-# Chinese landline: area code 010, 02x or 0xxx, then a 7-8 digit number.  The
-# separator (or parentheses) is required: bare 0-prefixed digit runs are too
-# often something else.
+# Chinese landline: area code 010, 02x or 0xxx, then 7-8 digits.  A separator
+# or parentheses are required: bare 0-prefixed digit runs are too often
+# something else.
 _CN_LANDLINE = _compile(
     r"""
     (?<![0-9A-Za-z-])
@@ -205,8 +180,8 @@ _CN_LANDLINE = _compile(
     """
 )
 # North American: (415) 555-2671, 415-555-2671, 415.555.2671, 1-800-555-0199.
-# Area code and exchange start with 2-9; the separator must be consistent (\g<sep>)
-# so dates and version strings do not qualify.
+# Area code and exchange start with 2-9 and the separator must repeat (?P=sep),
+# which keeps dates, versions and IPs out.
 _NANP = _compile(
     r"""
     (?<![0-9A-Za-z+])
@@ -216,9 +191,9 @@ _NANP = _compile(
     (?![0-9A-Za-z])
     """
 )
-# International: '+', then digit groups separated by single spaces, dots or
-# dashes, with optional parenthesised groups, e.g. +44 (0)20 7946 0958.
-# Possessive quantifiers keep this linear on long digit runs.
+# International: '+', then digit groups joined by single spaces, dots or dashes,
+# optionally parenthesised: +44 (0)20 7946 0958.  Possessive quantifiers keep
+# the scan linear on long digit runs.
 _INTL_PHONE = _compile(
     r"""
     (?<![0-9A-Za-z+])
@@ -242,18 +217,10 @@ def _check_intl_phone(m: re.Match[str]) -> Span | None:
     return (m.start(), end) if count >= _MIN_INTL_DIGITS else None
 
 
-def _find_phones(text: str) -> Iterator[Span]:
-    yield from _scan(_CN_MOBILE, text)
-    yield from _scan(_CN_LANDLINE, text)
-    yield from _scan(_NANP, text)
-    if "+" in text:
-        yield from _scan(_INTL_PHONE, text, _check_intl_phone)
-
-
 # --------------------------------------------------------------------------- Chinese ID
 
-# 6-digit region + YYYYMMDD + 3-digit sequence + check character; optional
-# single spaces between the three blocks must be consistent (\g<s>).
+# 6-digit region, YYYYMMDD birth date, 3-digit sequence, check character.
+# Optional single spaces between the blocks must be consistent (?P=s).
 _CN_ID = _compile(
     r"""
     (?<![0-9A-Za-z])
@@ -273,33 +240,39 @@ def _id_check_char(first17: str) -> str:
     return _ID_CHECK_CHARS[total % 11]
 
 
-def _valid_birth_date(yyyymmdd: str) -> bool:
+def _is_real_date(yyyymmdd: str) -> bool:
     try:
         date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
-    except ValueError:
+    except ValueError:  # e.g. 19900230; the message names no input
         return False
     return True
 
 
 def _check_cn_id(m: re.Match[str]) -> Span | None:
     first17 = m["region"] + m["birth"] + m["seq"]
-    if m["check"].upper() != _id_check_char(first17) or not _valid_birth_date(m["birth"]):
+    if m["check"].upper() != _id_check_char(first17) or not _is_real_date(m["birth"]):
         return None
     return m.span()
 
 
-def _find_cn_ids(text: str) -> Iterator[Span]:
-    return _scan(_CN_ID, text, _check_cn_id)
-
-
 # --------------------------------------------------------------------------- payment cards
 
-# A run of digit groups separated by single spaces or dashes.  Card numbers are
-# searched *inside* each run (see _card_spans_in_run) so that neighbouring
-# numbers cannot hide a card, e.g. "ref 12 4111 1111 1111 1111".
+# A run of digit groups joined by single spaces or dashes.  Card numbers are
+# looked for *inside* each run, so neighbouring numbers cannot hide a card:
+# "ref 12 4111 1111 1111 1111" still loses the card.
 _DIGIT_RUN = _compile(r"(?<![0-9A-Za-z]) [0-9]++ (?:[ -][0-9]++)*+")
 _CARD_FIRST_DIGITS = frozenset("234569")
 _MIN_CARD, _MAX_CARD = 13, 19
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
 
 
 def _is_card(digits: str) -> bool:
@@ -310,11 +283,11 @@ def _is_card(digits: str) -> bool:
     )
 
 
-def _card_spans_in_run(groups: list[re.Match[str]]) -> Iterator[Span]:
-    """Cards are one 13-19 digit group, or 2+ groups: first of 4-6 digits, then 3-6."""
+def _cards_in_run(groups: list[re.Match[str]]) -> Iterator[PiiSpan]:
+    """A card is one 13-19 digit group, or a first group of 4-6 digits then groups of 3-6."""
     for i, first in enumerate(groups):
         if _is_card(first[0]):
-            yield first.span()
+            yield PiiSpan(CARD, *first.span())
         if not 4 <= len(first[0]) <= 6:
             continue
         digits = first[0]
@@ -323,22 +296,46 @@ def _card_spans_in_run(groups: list[re.Match[str]]) -> Iterator[Span]:
                 break
             digits += group[0]
             if _is_card(digits):
-                yield first.start(), group.end()
+                yield PiiSpan(CARD, first.start(), group.end())
 
 
-def _find_cards(text: str) -> Iterator[Span]:
-    for run in _DIGIT_RUN.finditer(text):
-        if run.end() - run.start() < _MIN_CARD:
-            continue
-        groups = list(_DIGIT_GROUP.finditer(text, run.start(), run.end()))
-        yield from _card_spans_in_run(groups)
+def _find_cards(text: str, pos: int, endpos: int) -> Iterator[PiiSpan]:
+    for run in _DIGIT_RUN.finditer(text, pos, endpos):
+        if run.end() - run.start() >= _MIN_CARD:
+            yield from _cards_in_run(list(_DIGIT_GROUP.finditer(text, *run.span())))
+
+
+# --------------------------------------------------------------------------- numbers
+
+_NUMBER_RULES = (
+    _Rule(ID_NUMBER, _CN_ID, _check_cn_id),
+    _Rule(PHONE, _CN_MOBILE),
+    _Rule(PHONE, _CN_LANDLINE),
+    _Rule(PHONE, _NANP),
+    _Rule(PHONE, _INTL_PHONE, _check_intl_phone),
+)
+# Every phone, ID and card number above lies inside a run of digits, spaces,
+# dots, dashes, parentheses and '+' holding at least 7 digits.  Finding those
+# runs first means prose with years, times and prices ("3.11.7", "17:00",
+# "1299.00") never reaches the detailed patterns.
+_NUMBER_CLUSTER = _compile(r"[0-9] (?:[ ()+.-]*[0-9]){6} [0-9 ()+.-]* [Xx]?")
+_CLUSTER_LEAD = 3  # "(+86", "+1 (": the prefix before a cluster's first digit
+
+
+def _find_numbers(text: str) -> Iterator[PiiSpan]:
+    for cluster in _NUMBER_CLUSTER.finditer(text):
+        # One extra character at the end lets trailing lookaheads see past it.
+        pos, endpos = max(0, cluster.start() - _CLUSTER_LEAD), cluster.end() + 1
+        for rule in _NUMBER_RULES:
+            yield from rule(text, pos, endpos)
+        yield from _find_cards(text, pos, endpos)
 
 
 # --------------------------------------------------------------------------- IP addresses
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
-# Lookarounds reject version strings and OIDs: "v1.2.3.4" and "1.2.3.4.5" are
-# not addresses, but a sentence-ending dot ("... is 10.0.0.1.") is fine.
+# The lookarounds reject versions and OIDs ("v1.2.3.4", "1.2.3.4.5") but accept
+# a sentence-ending dot ("… is 10.0.0.1.").
 _IPV4 = _compile(
     rf"""
     (?<![0-9A-Za-z]) (?<![0-9]\.)
@@ -346,8 +343,8 @@ _IPV4 = _compile(
     (?![0-9A-Za-z]|\.[0-9])
     """
 )
-# A loose IPv6 candidate; ipaddress decides.  Not preceded by a letter or digit
-# so "std::vector" or "Foo::Bar" never starts a candidate.
+# A loose IPv6 candidate; the ipaddress module decides.  Never preceded by a
+# letter or digit, so "std::vector" or "Foo::Bar" cannot start one.
 _IPV6 = _compile(
     r"""
     (?<![0-9A-Za-z.])
@@ -355,8 +352,6 @@ _IPV6 = _compile(
     (?:[0-9]{1,3}(?:\.[0-9]{1,3}){3} | [0-9A-Fa-f]{0,4})
     """
 )
-
-
 _IPV6_SEPARATORS = re.compile(r"[:.]")
 
 
@@ -365,8 +360,8 @@ def _is_ipv6(candidate: str) -> bool:
         ipaddress.IPv6Address(candidate)
     except ValueError:
         return False
-    # "::1" and slice syntax like "x[1::2]" are valid addresses but not PII;
-    # require two groups and one of them long, or four groups.
+    # "::1" and slices such as "x[1::2]" are valid addresses but not PII:
+    # require two groups one of which is long, or four groups.
     groups = [g for g in _IPV6_SEPARATORS.split(candidate) if g]
     return len(groups) >= 4 or (len(groups) >= 2 and max(map(len, groups)) >= 3)
 
@@ -380,18 +375,10 @@ def _check_ipv6(m: re.Match[str]) -> Span | None:
     return None
 
 
-def _find_ipv4(text: str) -> Iterator[Span]:
-    return _scan(_IPV4, text)
-
-
-def _find_ipv6(text: str) -> Iterator[Span]:
-    return _scan(_IPV6, text, _check_ipv6)
-
-
 # --------------------------------------------------------------------------- secrets
 
-# Provider tokens with a recognisable prefix.  The leading lookbehind keeps
-# words like "risk-..." or "ghost_..." from matching mid-word.
+# Provider tokens with a recognisable prefix.  The lookbehind keeps words like
+# "risk-…" or "ghost_…" from matching mid-word.
 _PREFIXED_TOKEN = _compile(
     r"""
     (?<![A-Za-z0-9_-])
@@ -407,12 +394,29 @@ _PREFIXED_TOKEN = _compile(
     """
 )
 
-# OpenAI-style keys (also Anthropic "sk-ant-…", DeepSeek "sk-<hex>").
+# OpenAI-style keys, also Anthropic "sk-ant-…" and DeepSeek "sk-<hex>".
 _SK_KEY = _compile(r"(?<![A-Za-z0-9_-]) sk-[A-Za-z0-9_-]{20,}")
+_TOKEN_SEPARATORS = re.compile(r"[-_]")
 
-# "Bearer <token>" anywhere (headers, curl commands); keep the word "Bearer".
+
+def _looks_random(token: str) -> bool:
+    """True for machine-made tokens, False for names like ``learn-docs-for-v2-users``."""
+    has_digit = any(c.isdigit() for c in token)
+    has_upper = any(c.isupper() for c in token)
+    has_lower = any(c.islower() for c in token)
+    if not has_digit or not (has_upper or has_lower):
+        return False
+    longest_segment = max(len(part) for part in _TOKEN_SEPARATORS.split(token))
+    return longest_segment >= 16 or (has_upper and has_lower)
+
+
+def _check_sk_key(m: re.Match[str]) -> Span | None:
+    return m.span() if _looks_random(m[0][3:]) else None
+
+
+# "Bearer <token>" anywhere (headers, curl commands); the word "Bearer" is kept.
 _BEARER = _compile(r"\b(?i:bearer)[ \t]+(?P<v>[A-Za-z0-9._~+/=-]{8,})")
-# "Authorization: <scheme> <credentials>": keep the header and scheme names.
+# "Authorization: <scheme> <credentials>": header and scheme names are kept.
 _AUTHORIZATION = _compile(
     r"""
     \b(?i:authorization)["']?[ \t]*[:=][ \t]*["']?
@@ -421,45 +425,10 @@ _AUTHORIZATION = _compile(
     """
 )
 
-_PEM = re.compile(
-    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
-    # A block without its END line (truncated paste) is redacted to the end.
-    r"(?:.*?-----END[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|.*)",
-    re.DOTALL,
-)
-
-# key = value / key: value assignments.  Only the value is redacted.
-_SECRET_KEYWORD = r"""
-    (?i: passw(?:or)?d | passphrase | pwd | secret | token | credentials?
-       | api[_-]?key | access[_-]?key | private[_-]?key )
-    (?i: [_.-]?(?:access[_-]?)?key )?
-"""
-_ASSIGNMENT = _compile(
-    rf"""
-    (?: {_SECRET_KEYWORD} (?![A-Za-z0-9])     # also inside DB_PASSWORD, x-api-key, …
-      | 密码 | 口令 | 密钥 | 令牌 )
-    ["']? [ \t]* (?: => | [:=：] | 是 ) [ \t]*
-    (?: "(?P<dq>(?:[^"\\\n]|\\.)+)"?            # double-quoted (closing quote optional)
-      | '(?P<sq>(?:[^'\\\n]|\\.)+)'?            # single-quoted
-      | (?P<bare>[!-~][^\s'"&，。；！？、]*) )    # bare: up to whitespace, quote, '&'
-    """
-)
-
-
-def _check_assignment(m: re.Match[str]) -> Span | None:
-    group = next(name for name in ("dq", "sq", "bare") if m[name] is not None)
-    if m[group] in _PLACEHOLDER_TEXTS:  # already redacted; keeps redact() idempotent
-        return None
-    return m.span(group)
-
-
-def _check_sk_key(m: re.Match[str]) -> Span | None:
-    return m.span() if _looks_random(m[0][3:]) else None
-
 
 def _check_bearer(m: re.Match[str]) -> Span | None:
     token = m["v"]
-    if not any(c.isdigit() for c in token) or token in _PLACEHOLDER_TEXTS:
+    if not any(c.isdigit() for c in token):
         return None  # "bearer instruments" is prose, not a token
     return m.span("v")
 
@@ -468,78 +437,97 @@ def _check_authorization(m: re.Match[str]) -> Span | None:
     return None if m["v"] in _PLACEHOLDER_TEXTS else m.span("v")
 
 
-def _find_prefixed_tokens(text: str) -> Iterator[Span]:
-    return _scan(_PREFIXED_TOKEN, text)
+_PEM = re.compile(
+    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
+    # A block without its END line (a truncated paste) is redacted to the end.
+    r"(?:.*?-----END[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|.*)",
+    re.DOTALL,
+)
+
+# key=value / key: value assignments; only the value is redacted.  The keyword
+# may sit inside a longer name (DB_PASSWORD, x-api-key, csrftoken) but must end
+# it, so "max_tokens=100" or "Secretary: Alice" are not assignments.
+_SECRET_KEYWORD = r"""
+    (?i: passw(?:or)?d | passphrase | pwd | secret | token | credentials?
+       | api[_-]?key | access[_-]?key | private[_-]?key )
+    (?i: [_.-]?(?:access[_-]?)?key )?
+"""
+_ASSIGNMENT = _compile(
+    rf"""
+    (?: {_SECRET_KEYWORD} (?![A-Za-z0-9]) | 密码 | 口令 | 密钥 | 令牌 )
+    ["']? [ \t]* (?: => | [:=：] | 是 ) [ \t]*
+    (?: "(?P<dq>(?:[^"\\\n]|\\.)+)"?         # double-quoted, closing quote optional
+      | '(?P<sq>(?:[^'\\\n]|\\.)+)'?         # single-quoted
+      | (?P<bare>[!-~][^\s'"&，。；！？、]*) ) # bare: up to whitespace, quote or '&'
+    """
+)
 
 
-def _find_sk_keys(text: str) -> Iterator[Span]:
-    return _scan(_SK_KEY, text, _check_sk_key)
-
-
-def _find_bearer(text: str) -> Iterator[Span]:
-    yield from _scan(_BEARER, text, _check_bearer)
-    yield from _scan(_AUTHORIZATION, text, _check_authorization)
-
-
-def _find_pem(text: str) -> Iterator[Span]:
-    return _scan(_PEM, text)
-
-
-def _find_assignments(text: str) -> Iterator[Span]:
-    return _scan(_ASSIGNMENT, text, _check_assignment)
+def _check_assignment(m: re.Match[str]) -> Span | None:
+    group = next(name for name in ("dq", "sq", "bare") if m[name] is not None)
+    if m[group] in _PLACEHOLDER_TEXTS:  # already redacted: keep redact() idempotent
+        return None
+    return m.span(group)
 
 
 # --------------------------------------------------------------------------- registry
 
-# Gates are cheap tests run before a group of detectors: a false gate means
-# none of the group's patterns can match, so most messages skip most regexes.
-_MAYBE_LONG_NUMBER = _compile(r"[0-9](?:[ ()+.-]{0,2}[0-9]){6}").search  # >= 7 digits
-_MAYBE_IPV4 = _compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]").search
-_MAYBE_IPV6 = _compile(r":[0-9A-Fa-f]{0,4}:").search
+# Each group of finders sits behind a gate: when the gate is false none of its
+# patterns can match, so most messages skip most regexes.
 _MAYBE_TOKEN = _compile(
     r"xox|xapp-|gh[pousr]_|github_pat_|A[KS]IA|ABIA|ACCA|AIza|_live_|_test_|eyJ"
 ).search
-_ASSIGNMENT_WORDS = ("pass", "pwd", "secret", "token", "key", "credential", "密码", "口令", "密钥", "令牌")
+_MAYBE_IPV4 = _compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]").search
+_MAYBE_IPV6 = _compile(r":[0-9A-Fa-f]{0,4}:").search
+_ASSIGNMENT_WORDS = ("pass", "pwd", "secret", "token", "key", "credential")
+_ASSIGNMENT_WORDS_ZH = ("密码", "口令", "密钥", "令牌")
+_AUTHORIZATION_WORDS = ("earer", "EARER", "uthoriz", "UTHORIZ")
 
 
 def _maybe_assignment(text: str) -> bool:
-    lowered = text.lower()  # only for the gate: lower() may change offsets
-    return any(word in lowered for word in _ASSIGNMENT_WORDS)
+    lowered = text.lower()  # gate only: lower() may change lengths, so no offsets
+    return any(w in lowered for w in _ASSIGNMENT_WORDS) or any(
+        w in text for w in _ASSIGNMENT_WORDS_ZH
+    )
 
 
 def _maybe_authorization(text: str) -> bool:
-    return any(word in text for word in ("earer", "EARER", "uthoriz", "UTHORIZ"))
+    return any(word in text for word in _AUTHORIZATION_WORDS)
 
 
-Finder = Callable[[str], Iterable[Span]]
+def _maybe_ipv4(text: str) -> bool:
+    return text.count(".") >= 3 and _MAYBE_IPV4(text) is not None
 
 
-@dataclass(frozen=True, slots=True)
-class _Detectors:
-    gate: Callable[[str], object]
-    finders: tuple[tuple[str, Finder], ...]
+def _always(text: str) -> bool:
+    return True
 
 
-_REGISTRY: tuple[_Detectors, ...] = (
-    _Detectors(lambda t: "://" in t and "@" in t, ((URL_CREDENTIALS, _find_url_credentials),)),
-    _Detectors(lambda t: "-----BEGIN" in t, ((SECRET, _find_pem),)),
-    _Detectors(_MAYBE_TOKEN, ((SECRET, _find_prefixed_tokens),)),
-    _Detectors(lambda t: "sk-" in t, ((SECRET, _find_sk_keys),)),
-    _Detectors(_maybe_authorization, ((SECRET, _find_bearer),)),
-    _Detectors(_maybe_assignment, ((SECRET, _find_assignments),)),
-    _Detectors(
-        _MAYBE_LONG_NUMBER,
-        ((ID_NUMBER, _find_cn_ids), (CARD, _find_cards), (PHONE, _find_phones)),
+Finder = Callable[[str], Iterable[PiiSpan]]
+
+_REGISTRY: tuple[tuple[Callable[[str], object], tuple[Finder, ...]], ...] = (
+    (lambda t: "://" in t and "@" in t, (_URL_CREDENTIALS_RULE,)),
+    (lambda t: "-----BEGIN" in t, (_Rule(SECRET, _PEM),)),
+    (_MAYBE_TOKEN, (_Rule(SECRET, _PREFIXED_TOKEN),)),
+    (lambda t: "sk-" in t, (_Rule(SECRET, _SK_KEY, _check_sk_key),)),
+    (
+        _maybe_authorization,
+        (
+            _Rule(SECRET, _BEARER, _check_bearer),
+            _Rule(SECRET, _AUTHORIZATION, _check_authorization),
+        ),
     ),
-    _Detectors(lambda t: "@" in t, ((EMAIL, _find_emails),)),
-    _Detectors(lambda t: t.count(".") >= 3 and _MAYBE_IPV4(t), ((IP, _find_ipv4),)),
-    _Detectors(_MAYBE_IPV6, ((IP, _find_ipv6),)),
+    (_maybe_assignment, (_Rule(SECRET, _ASSIGNMENT, _check_assignment),)),
+    (_always, (_find_numbers,)),  # its cluster scan is its own gate
+    (lambda t: "@" in t, (_EMAIL_RULE,)),
+    (_maybe_ipv4, (_Rule(IP, _IPV4),)),
+    (_MAYBE_IPV6, (_Rule(IP, _IPV6, _check_ipv6),)),
 )
 
 # Chinese input methods produce full-width digits and symbols ("１３８…", "＠").
-# They are folded to ASCII one-for-one, so offsets stay valid, but only when a
-# full-width digit or '＠' is present: common full-width punctuation such as
-# '，' or '：' alone does not pay for the translation.
+# They are folded to ASCII one-for-one, so offsets stay valid.  Folding only
+# happens when a full-width digit or '＠' is present: everyday full-width
+# punctuation such as '，' or '：' alone does not pay for the translation.
 _FULLWIDTH_TO_ASCII = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _HAS_FULLWIDTH_DIGIT = re.compile("[\uff10-\uff19\uff20]").search
 
@@ -548,16 +536,13 @@ _HAS_FULLWIDTH_DIGIT = re.compile("[\uff10-\uff19\uff20]").search
 
 
 def find_pii(text: str) -> list[PiiSpan]:
-    """Return the PII spans in ``text``: sorted by start, never overlapping."""
+    """Return the PII spans of ``text``, sorted by start and never overlapping."""
     if not isinstance(text, str):
         raise TypeError(f"find_pii() expects str, not {type(text).__name__}")
-    scan_text = text.translate(_FULLWIDTH_TO_ASCII) if _HAS_FULLWIDTH_DIGIT(text) else text
+    if _HAS_FULLWIDTH_DIGIT(text):
+        text = text.translate(_FULLWIDTH_TO_ASCII)
     spans = [
-        PiiSpan(kind, start, end)
-        for group in _REGISTRY
-        if group.gate(scan_text)
-        for kind, find in group.finders
-        for start, end in find(scan_text)
+        span for gate, finders in _REGISTRY if gate(text) for find in finders for span in find(text)
     ]
     return _merge_overlaps(spans)
 
@@ -575,7 +560,7 @@ def redact(text: str) -> str:
 
 
 def _merge_overlaps(spans: list[PiiSpan]) -> list[PiiSpan]:
-    """Union overlapping spans so no fragment of any detection survives."""
+    """Union overlapping spans so that no fragment of any detection survives."""
     spans.sort(key=lambda s: (s.start, -s.end))
     merged: list[PiiSpan] = []
     for span in spans:

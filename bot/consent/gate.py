@@ -26,6 +26,7 @@ class Refusal(StrEnum):
     PRIVATE = "private_conversation"
     NOT_OBSERVED = "channel_not_observed"
     NO_GRANT = "author_has_no_grant"
+    NO_BACKFILL_GRANT = "author_has_no_history_grant"
     EMPTY = "empty"
 
 
@@ -98,6 +99,10 @@ class ConsentGate:
             return Refused(Refusal.NOT_OBSERVED)
         if not await self._ledger.covers(tenant, event.actor.id, channel.channel_id):
             return Refused(Refusal.NO_GRANT, tenant)
+        if event.imported and not await self._ledger.covers(
+            tenant, event.actor.id, channel.channel_id, Purpose.BACKFILL
+        ):
+            return Refused(Refusal.NO_BACKFILL_GRANT, tenant)
         person = await Person.get_or_none(tenant=tenant, user_id=event.actor.id)
         if person is None:  # a grant always makes the person; this is a race with erasure
             return Refused(Refusal.NO_GRANT, tenant)
