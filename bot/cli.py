@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 import typer
 from pydantic import ValidationError
@@ -21,7 +22,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+import_app = typer.Typer(
+    help="Import platform history exports (consent-enforced).", no_args_is_help=True
+)
 app.add_typer(audit_app, name="audit")
+app.add_typer(import_app, name="import")
 out = Console()
 
 
@@ -138,6 +143,18 @@ async def _check_database(settings: Settings) -> tuple[bool, str]:
         True,
         f"reachable ({'SQLite ' + str(settings.sqlite_path) if settings.is_sqlite else 'PostgreSQL'})",
     )
+
+
+@import_app.command("slack-export")
+def import_slack_export(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="the export .zip"),
+) -> None:
+    """Import a Slack workspace export: only observed channels, only people who agreed."""
+    from adapters.slack.export import run_import
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_import(settings, path, out)
 
 
 def main() -> None:
