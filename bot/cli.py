@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.settings import Settings
+from skills.cli import app as skills_app
 
 app = typer.Typer(
     help="Apprentice: a chat bot that learns a team's work only with consent.",
@@ -27,6 +28,7 @@ import_app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 app.add_typer(import_app, name="import")
+app.add_typer(skills_app, name="skills")
 out = Console()
 
 

@@ -118,22 +118,13 @@ class Pipeline:
                 "Ask one of them, or use `/skill help` to see what you can do."
             )
             return
-        if route is None:
-            await ctx.reply(self._unknown(command.name, owner, ctx.is_admin))
-            return
-        await route.handler(ctx, args)
-
-    def _unknown(self, name: str, owner: Router, is_admin: bool) -> str:
-        if owner is not self._router:
-            known = ", ".join(f"`{r.usage}`" for r in owner.routes())
-            return (
-                f"Use one of: {known}."
-                if not name
-                else f"I don't know `{name}`. Use one of: {known}."
-            )
-        return f"I don't know `/skill {name}`. Here is what I can do:\n" + help_text(
-            self._router, admin=is_admin
-        )
+        if route is not None:
+            await route.handler(ctx, args)
+        elif owner is self._router and self._router.fallback_handler is not None:
+            whole = Args((command.name, *command.args), f"{command.name} {command.raw}".strip())
+            await self._router.fallback_handler(ctx, whole)
+        else:
+            await ctx.reply(unknown_command(command.name, owner, self._router, ctx.is_admin))
 
     async def _action(self, ctx: Context) -> None:
         action = ctx.event.action
@@ -147,3 +138,15 @@ class Pipeline:
     async def _context(self, event: Event) -> Context:
         tenant = await self._services.directory.tenant(event.platform, event.tenant)
         return Context(event=event, tenant=tenant, services=self._services)
+
+
+def unknown_command(name: str, owner: Router, root: Router, is_admin: bool) -> str:
+    """The answer to a command nobody handles: what exists instead."""
+    if owner is not root:
+        known = ", ".join(f"`{r.usage}`" for r in owner.routes())
+        return (
+            f"Use one of: {known}." if not name else f"I don't know `{name}`. Use one of: {known}."
+        )
+    return f"I don't know `/skill {name}`. Here is what I can do:\n" + help_text(
+        root, admin=is_admin
+    )

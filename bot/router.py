@@ -56,6 +56,7 @@ class Router:
         self._routes: dict[str, Route] = {}
         self._subrouters: dict[str, Router] = {}
         self._actions: dict[str, ActionHandler] = {}
+        self._fallback: CommandHandler | None = None
 
     # -- registration ------------------------------------------------------------------
 
@@ -81,6 +82,17 @@ class Router:
 
         return register
 
+    def fallback(self, handler: CommandHandler) -> CommandHandler:
+        """The handler for `/skill NAME …` when NAME is no command (e.g. a learned skill).
+
+        It receives the whole command: `args.words[0]` is NAME.
+        """
+        _check_signature(handler, Args, "fallback")
+        if self._fallback is not None:
+            raise ValueError("a fallback handler is registered twice")
+        self._fallback = handler
+        return handler
+
     def include(self, router: Router, *, under: str | None = None) -> None:
         """Add another router's commands, at top level or as `/skill <under> …`."""
         if under is not None:
@@ -94,6 +106,8 @@ class Router:
                 self._routes[route.name] = route
             for sub_name, sub in router._subrouters.items():
                 self.include(sub, under=sub_name)
+        if router._fallback is not None:
+            self.fallback(router._fallback)
         for action_id, handler in router._actions.items():
             if action_id in self._actions:
                 raise ValueError(f"action {action_id!r} is registered twice")
@@ -108,6 +122,10 @@ class Router:
             route, sub_args, owner = sub.resolve(args.first(), args.rest())
             return route, sub_args, owner
         return self._routes.get(name), args, self
+
+    @property
+    def fallback_handler(self) -> CommandHandler | None:
+        return self._fallback
 
     def action_handler(self, action_id: str) -> ActionHandler | None:
         return self._actions.get(action_id)
