@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -110,7 +111,7 @@ def audit_verify() -> None:
 
 @app.command()
 def doctor() -> None:
-    """Print the effective settings (secrets masked), the adapters that would start, the database."""
+    """Print effective settings (secrets masked), adapters that would start, database status."""
     settings = _settings()
     table = Table(title="Effective settings", show_lines=False)
     table.add_column("setting")
@@ -118,9 +119,8 @@ def doctor() -> None:
     for name, value in settings.masked().items():
         table.add_row(name, value)
     out.print(table)
-    out.print(
-        f"Adapters that would start: [bold]{', '.join(settings.enabled_adapters()) or 'none'}[/bold]"
-    )
+    adapters = ", ".join(settings.enabled_adapters()) or "none"
+    out.print(f"Adapters that would start: [bold]{adapters}[/bold]")
     ok, detail = asyncio.run(_check_database(settings))
     colour = "green" if ok else "red"
     out.print(f"Database: [{colour}]{detail}[/{colour}]")
@@ -134,22 +134,21 @@ async def _check_database(settings: Settings) -> tuple[bool, str]:
     from bot.storage.database import tortoise_config
 
     try:
-        await asyncio.wait_for(Tortoise.init(config=tortoise_config(settings)), 10)
-        connection = Tortoise.get_connection("default")
-        await asyncio.wait_for(connection.execute_query("SELECT 1"), 10)
+        # asyncio.timeout, not wait_for: tortoise keeps its context in this task.
+        async with asyncio.timeout(10):
+            await Tortoise.init(config=tortoise_config(settings))
+            await Tortoise.get_connection("default").execute_query("SELECT 1")
     except Exception as exc:  # the kind of failure is what the operator needs
         return False, f"not reachable ({type(exc).__name__}); check DATABASE_URL"
     finally:
         await Tortoise.close_connections()
-    return (
-        True,
-        f"reachable ({'SQLite ' + str(settings.sqlite_path) if settings.is_sqlite else 'PostgreSQL'})",
-    )
+    where = f"SQLite {settings.sqlite_path}" if settings.is_sqlite else "PostgreSQL"
+    return True, f"reachable ({where})"
 
 
 @import_app.command("slack-export")
 def import_slack_export(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="the export .zip"),
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the export .zip")],
 ) -> None:
     """Import a Slack workspace export: only observed channels, only people who agreed."""
     from adapters.slack.export import run_import

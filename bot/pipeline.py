@@ -67,10 +67,13 @@ class Pipeline:
         if event.conversation.kind is ConversationKind.DM and event.text.strip():
             ctx = await self._context(event)
             await ctx.dm("I don't read direct messages — only commands. `/skill help` lists them.")
-        elif verdict.reason is Refusal.NO_GRANT and verdict.tenant is not None:
-            if await self._gate.may_prompt(verdict.tenant, event.actor.id):
-                ctx = Context(event=event, tenant=verdict.tenant, services=self._services)
-                await send_notice(ctx, Purpose.OBSERVE)
+        elif (
+            verdict.reason is Refusal.NO_GRANT
+            and verdict.tenant is not None
+            and await self._gate.may_prompt(verdict.tenant, event.actor.id)
+        ):
+            ctx = Context(event=event, tenant=verdict.tenant, services=self._services)
+            await send_notice(ctx, Purpose.OBSERVE)
         return verdict.reason.value
 
     # -- commands and buttons ----------------------------------------------------------

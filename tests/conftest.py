@@ -52,8 +52,10 @@ class ConsoleClient:
         self.base = base
 
     async def say(self, user: str, channel: str, text: str) -> list[dict[str, Any]]:
-        async with self.session.post(f"{self.base}/api/console/messages",
-                                     json={"user": user, "channel": channel, "text": text}) as r:
+        async with self.session.post(
+            f"{self.base}/api/console/messages",
+            json={"user": user, "channel": channel, "text": text},
+        ) as r:
             body = await r.json()
             assert r.status == 200, body
             return body["replies"]
@@ -71,8 +73,9 @@ class ConsoleClient:
         await self.click(user, agree)
 
     async def raw_post(self, path: str, data: bytes | str) -> tuple[int, dict[str, Any]]:
-        async with self.session.post(f"{self.base}{path}", data=data,
-                                     headers={"Content-Type": "application/json"}) as r:
+        async with self.session.post(
+            f"{self.base}{path}", data=data, headers={"Content-Type": "application/json"}
+        ) as r:
             return r.status, await r.json()
 
 

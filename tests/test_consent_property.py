@@ -37,8 +37,11 @@ class Consent:
 operations = st.lists(
     st.one_of(
         st.builds(Say, st.sampled_from(PEOPLE), st.sampled_from(PLACES), st.booleans()),
-        st.builds(Consent, st.sampled_from(PEOPLE),
-                  st.sampled_from(("agree", "decline", "optout", "forget"))),
+        st.builds(
+            Consent,
+            st.sampled_from(PEOPLE),
+            st.sampled_from(("agree", "decline", "optout", "forget")),
+        ),
     ),
     min_size=1,
     max_size=25,
@@ -62,8 +65,9 @@ async def run_scenario(ops: list[Say | Consent], data_dir: Path) -> None:
         for index, op in enumerate(ops):
             if isinstance(op, Consent):
                 if op.what in ("agree", "decline"):
-                    replies = await console.post(PostedMessage(op.who, f"dm:{op.who}",
-                                                               "/skill optin"))
+                    replies = await console.post(
+                        PostedMessage(op.who, f"dm:{op.who}", "/skill optin")
+                    )
                     buttons = [b for r in replies for b in r.buttons]
                     if not buttons:  # already agreed: optin says so and offers no card
                         continue
@@ -83,8 +87,9 @@ async def run_scenario(ops: list[Say | Consent], data_dir: Path) -> None:
             words = token(index)
             every_token.append(words)
             channel = f"dm:{op.who}" if op.where == "dm" else op.where
-            event = message_event(PostedMessage(op.who, channel, f"note {words} done"),
-                                  uuid.uuid4().hex, f"m-{index}")
+            event = message_event(
+                PostedMessage(op.who, channel, f"note {words} done"), uuid.uuid4().hex, f"m-{index}"
+            )
             await (await app.bus.publish(event))
             if op.duplicate:
                 await (await app.bus.publish(event))
@@ -103,8 +108,11 @@ async def run_scenario(ops: list[Say | Consent], data_dir: Path) -> None:
         await app.stop()
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(ops=operations)
 def test_only_live_grants_in_observed_channels_are_ever_stored(ops: list[Say | Consent]) -> None:
     with tempfile.TemporaryDirectory() as tmp:

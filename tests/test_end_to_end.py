@@ -22,8 +22,9 @@ def database_bytes(app: Application) -> bytes:
 
 async def count(table: str, where: str = "1=1", *params: object) -> int:
     connection = Tortoise.get_connection("default")
-    _, rows = await connection.execute_query(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}",
-                                             list(params))
+    _, rows = await connection.execute_query(
+        f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", list(params)
+    )
     return int(rows[0][0] if not isinstance(rows[0], dict) else rows[0]["n"])
 
 

@@ -19,17 +19,34 @@ from tests.conftest import make_settings, service_unavailable
 POSTGRES_URL = os.environ.get(
     "APPRENTICE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
-TABLES = {"tenants", "people", "channels", "consent_events", "consent_prompts", "observations",
-          "skills", "skill_versions", "skill_contributions", "audit_entries"}
+TABLES = {
+    "tenants",
+    "people",
+    "channels",
+    "consent_events",
+    "consent_prompts",
+    "observations",
+    "skills",
+    "skill_versions",
+    "skill_contributions",
+    "audit_entries",
+}
 
 
 async def _roundtrip() -> None:
     tenant = await Tenant.create(platform="console", external_id="local")
     await ConsentEvent.create(
-        tenant=tenant, user_id="alice", action="grant", purpose="observe", channels=["*"],
-        notice_version="v1", notice_sha256="0" * 64, language="en",
+        tenant=tenant,
+        user_id="alice",
+        action="grant",
+        purpose="observe",
+        channels=["*"],
+        notice_version="v1",
+        notice_sha256="0" * 64,
+        language="en",
         occurred_at=datetime.now(UTC),
-        mechanism="button:consent.agree", mechanism_ref="evt-1",
+        mechanism="button:consent.agree",
+        mechanism_ref="evt-1",
     )
     assert await ConsentEvent.filter(tenant=tenant).count() == 1
 
@@ -43,7 +60,7 @@ async def test_migrations_apply_to_sqlite_twice(tmp_path: Path) -> None:
         rows = await Tortoise.get_connection("default").execute_query_dict(
             "SELECT name FROM sqlite_master WHERE type = 'table'"
         )
-        assert TABLES <= {r["name"] for r in rows}
+        assert {r["name"] for r in rows} >= TABLES
         await _roundtrip()
     finally:
         await close_database()
@@ -77,7 +94,7 @@ async def test_migrations_apply_to_postgresql(tmp_path: Path, postgres_database:
         rows = await Tortoise.get_connection("default").execute_query_dict(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
         )
-        assert TABLES <= {r["tablename"] for r in rows}
+        assert {r["tablename"] for r in rows} >= TABLES
         await _roundtrip()
     finally:
         await close_database()

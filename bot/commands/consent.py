@@ -156,7 +156,8 @@ async def agree(ctx: Context, action: Action) -> None:
     )
     await ctx.dm(
         f"✅ Thank you — you agreed to *{PURPOSE_NAMES[purpose]}* ({scope}), notice "
-        f"{shown.version}. `/skill optout` stops it at any time; `/skill forget` erases everything.",
+        f"{shown.version}. `/skill optout` stops it at any time; "
+        "`/skill forget` erases everything.",
         replace_ref=action.message_ref,
     )
 

@@ -25,6 +25,7 @@ log = structlog.get_logger(__name__)
 
 NONCE_BYTES = 12
 KEY_BYTES = 32
+MAKE_KEY_COMMAND = 'python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"'
 
 
 class VaultError(Exception):
@@ -102,7 +103,7 @@ def _decode_key(text: str, source: str) -> bytes:
     if len(key) != KEY_BYTES:
         raise VaultError(
             f"{source} is not a valid master key: it must be 32 random bytes in base64; "
-            'make one with: python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"'
+            f"make one with: {MAKE_KEY_COMMAND}"
         )
     return key
 
