@@ -62,10 +62,14 @@ class InProcessBus:
             for i, queue in enumerate(self._queues)
         ]
 
-    async def stop(self) -> None:
-        """Finish what is queued, then stop the workers."""
+    async def drain(self) -> None:
+        """Wait until every event published so far has been handled."""
         for queue in self._queues:
             await queue.join()
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop the workers."""
+        await self.drain()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

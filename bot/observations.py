@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,15 +33,23 @@ def observation_aad(tenant_id: int, person_id: uuid.UUID, row_id: uuid.UUID) -> 
     return f"obs|{tenant_id}|{person_id}|{row_id}"
 
 
+TOMBSTONES = 10_000  # recently deleted message ids remembered
+
+
 class ObservationStore:
     def __init__(self, vault: Vault) -> None:
         self._vault = vault
         self._keys: dict[uuid.UUID, bytes] = {}
+        # A delete names no author on some platforms, so it can overtake the message it
+        # deletes on the bus: remember it, and never store that message afterwards.
+        self._deleted: OrderedDict[tuple[int, str], None] = OrderedDict()
 
     async def store(self, message: ObservedMessage) -> bool:
         """Keep one observation; an edit replaces the text. False when it was a duplicate."""
         if not isinstance(message, ObservedMessage):
             raise TypeError("only messages admitted by the ConsentGate can be stored")
+        if (message.tenant.id, message.message_id) in self._deleted:
+            return False
         person = message.person
         text = redact(message.text)
         existing = await Observation.get_or_none(
@@ -70,6 +79,9 @@ class ObservationStore:
 
     async def delete_message(self, tenant: Tenant, message_id: str) -> int:
         """The author deleted or recalled a message on the platform: erase our copy."""
+        self._deleted[(tenant.id, message_id)] = None
+        if len(self._deleted) > TOMBSTONES:
+            self._deleted.popitem(last=False)
         return await Observation.filter(tenant=tenant, message_id=message_id).delete()
 
     async def read(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from tortoise import Tortoise
+
+from adapters.console.normalize import Click, PostedMessage, message_event
 
 from bot.app import Application
 from tests.conftest import ConsoleClient
@@ -152,3 +155,16 @@ async def test_status_reports_channels_people_and_the_chain(console: ConsoleClie
 async def test_key_file_is_private(app: Application) -> None:
     key_file: Path = app.settings.key_file
     assert key_file.exists() and key_file.stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_delete_that_overtakes_its_message_still_wins(app: Application) -> None:
+    assert app.console is not None and app.bus is not None
+    await app.console.post(PostedMessage("admin", "team", "/skill admin observe #team"))
+    replies = await app.console.post(PostedMessage("alice", "dm:alice", "/skill optin"))
+    agree = next(b for r in replies for b in r.buttons if b["label"] == "Agree")
+    await app.console.click(Click("alice", agree["action_id"], agree["value"]))
+    message = message_event(PostedMessage("alice", "team", "soon recalled"), "e1", "m-recalled")
+    deletion = replace(message, id="e2", deleted=True, actor=replace(message.actor, id=""))
+    await (await app.bus.publish(deletion))
+    await (await app.bus.publish(message))
+    assert await count("observations") == 0

@@ -26,11 +26,17 @@ def observe_notice(channel_name: str, retention_days: int) -> str:
     )
 
 
+def typed_channel(args: Args) -> str:
+    """The channel an admin named: a mention, an id, or a name with spaces (Lark, DingTalk)."""
+    first = args.words[0]
+    return channel_ref(first if first.startswith("<#") else args.raw.strip())
+
+
 async def _find_channel(ctx: Context, args: Args, verb: str) -> tuple[str, str] | None:
     if not args.words:
         await ctx.reply(f"Which channel? Use `/skill admin {verb} #channel`.")
         return None
-    ref = channel_ref(args.words[0])
+    ref = typed_channel(args)
     adapter = ctx.services.outbox.adapter(ctx.event.platform)
     found = await adapter.find_channel(ctx.event.tenant, ref) if adapter else None
     if found is None:
@@ -75,7 +81,7 @@ async def unobserve(ctx: Context, args: Args) -> None:
     if not args.words:
         await ctx.reply("Which channel? Use `/skill admin unobserve #channel`.")
         return
-    ref = channel_ref(args.words[0])
+    ref = typed_channel(args)
     channel = await ctx.services.directory.unobserve(ctx.tenant, ref)
     if channel is None:
         adapter = ctx.services.outbox.adapter(ctx.event.platform)

@@ -120,6 +120,14 @@ class ConsentLedger:
 
     async def mark_prompted(self, tenant: Tenant, user_id: str, purpose: Purpose) -> bool:
         """Record that we asked; False when we already asked for this notice version."""
+        asked = {
+            "tenant": tenant,
+            "user_id": user_id,
+            "purpose": purpose.value,
+            "notice_version": current_version(purpose),
+        }
+        if await ConsentPrompt.exists(**asked):  # the common case: read, don't write
+            return False
         try:
             await ConsentPrompt.create(
                 tenant=tenant,
