@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 from bot.events import MAX_TEXT_CHARS
 from tests.conftest import ConsoleClient
 from tests.test_end_to_end import count
@@ -27,8 +30,6 @@ async def test_writing_in_someone_elses_dm_is_refused(console: ConsoleClient) ->
 async def test_huge_message_is_refused_and_not_stored(console: ConsoleClient) -> None:
     await console.say("admin", "team", "/skill admin observe #team")
     await console.opt_in("alice")
-    import json
-
     payload = json.dumps({"user": "alice", "channel": "team", "text": "x" * (MAX_TEXT_CHARS + 1)})
     status, body = await console.raw_post("/api/console/messages", payload)
     assert status == 400 and "too long" in body["error"]
@@ -89,3 +90,28 @@ async def test_dm_text_to_the_bot_gets_a_hint_and_is_not_stored(console: Console
     replies = await console.say("alice", "dm:alice", "hello bot")
     assert "don't read direct messages" in replies[0]["text"]
     assert await count("observations") == 0
+
+
+async def test_a_body_sent_in_pieces_is_read_whole(console: ConsoleClient) -> None:
+    body = json.dumps({"user": "alice", "channel": "team", "text": "y" * 30_000}).encode()
+
+    async def pieces():  # chunked transfer: the server sees the body arrive in parts
+        for start in range(0, len(body), 7000):
+            yield body[start : start + 7000]
+            await asyncio.sleep(0.01)
+
+    async with console.session.post(
+        f"{console.base}/api/console/messages",
+        data=pieces(),
+        headers={"Content-Type": "application/json"},
+    ) as r:
+        assert r.status == 200, await r.text()
+
+
+async def test_a_dm_history_is_shown_only_to_its_person(console: ConsoleClient) -> None:
+    await console.say("alice", "dm:alice", "/skill help")
+    url = f"{console.base}/api/console/channels/dm:alice/messages"
+    async with console.session.get(url, params={"user": "carol"}) as r:
+        assert r.status == 403
+    async with console.session.get(url, params={"user": "alice"}) as r:
+        assert r.status == 200 and len((await r.json())["messages"]) == 2

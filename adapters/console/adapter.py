@@ -49,6 +49,16 @@ class ConsoleMessage:
         return asdict(self)
 
 
+@dataclass(eq=False)
+class Subscription:
+    """One live page: its queue of messages, and whether its stream must end."""
+
+    queue: asyncio.Queue[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=1000)
+    )
+    closed: bool = False
+
+
 class ConsoleAdapter:
     name = PLATFORM
     capabilities = Capabilities(buttons=True, threads=False, ephemeral=False, edit=True, dm=True)
@@ -61,7 +71,7 @@ class ConsoleAdapter:
         }
         self._ids = itertools.count(1)
         self._captured: dict[str, list[ConsoleMessage]] = {}
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._subscribers: set[Subscription] = set()
 
     # -- Adapter protocol --------------------------------------------------------------
 
@@ -100,7 +110,7 @@ class ConsoleAdapter:
         return None
 
     async def aclose(self) -> None:
-        self._subscribers.clear()
+        self.close_streams()
 
     # -- what the web API calls --------------------------------------------------------
 
@@ -125,13 +135,19 @@ class ConsoleAdapter:
     def channels(self) -> list[str]:
         return sorted(name for name in self._history if not name.startswith(DM_PREFIX))
 
-    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
-        self._subscribers.add(queue)
-        return queue
+    def subscribe(self) -> Subscription:
+        subscription = Subscription()
+        self._subscribers.add(subscription)
+        return subscription
 
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        self._subscribers.discard(queue)
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+
+    def close_streams(self) -> None:
+        """End every live stream (the web server is shutting down)."""
+        for subscription in self._subscribers:
+            subscription.closed = True
+        self._subscribers.clear()
 
     # -- internals ---------------------------------------------------------------------
 
@@ -182,8 +198,9 @@ class ConsoleAdapter:
         return None
 
     def _broadcast(self, kind: str, message: ConsoleMessage) -> None:
-        for queue in list(self._subscribers):
-            if queue.full():  # a stalled page: drop it rather than stall the bot
-                self._subscribers.discard(queue)
+        for subscription in list(self._subscribers):
+            if subscription.queue.full():  # a stalled page: end its stream, it reconnects
+                subscription.closed = True
+                self._subscribers.discard(subscription)
                 continue
-            queue.put_nowait({"type": kind, "message": message.to_json()})
+            subscription.queue.put_nowait({"type": kind, "message": message.to_json()})

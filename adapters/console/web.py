@@ -13,6 +13,7 @@ from adapters.console.adapter import DEMO_PEOPLE, ConsoleAdapter, ConsoleMessage
 from adapters.console.normalize import DM_PREFIX, BadRequest, parse_click, parse_message
 
 MAX_BODY_BYTES = 256 * 1024
+KEEP_ALIVE_SECONDS = 15
 
 
 def add_routes(app: web.Application, console: ConsoleAdapter) -> None:
@@ -23,6 +24,11 @@ def add_routes(app: web.Application, console: ConsoleAdapter) -> None:
     app.router.add_post("/api/console/actions", handlers.click)
     app.router.add_get("/api/console/channels/{channel}/messages", handlers.history)
     app.router.add_get("/api/console/stream", handlers.stream)
+
+    async def end_streams(_: web.Application) -> None:
+        console.close_streams()
+
+    app.on_shutdown.append(end_streams)
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -36,7 +42,7 @@ def _replies(messages: list[ConsoleMessage]) -> web.Response:
 async def _json_body(request: web.Request) -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise BadRequest(f"the request body is larger than {MAX_BODY_BYTES} bytes")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    raw = await request.read()  # the whole body, however many packets it came in
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(f"the request body is larger than {MAX_BODY_BYTES} bytes")
     try:
@@ -74,6 +80,9 @@ class _Handlers:
 
     async def history(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
+        owner = channel.removeprefix(DM_PREFIX)
+        if channel.startswith(DM_PREFIX) and request.query.get("user") != owner:
+            return _error(403, f"a DM's history is shown only to its person: add ?user={owner}")
         messages = self._console.messages(channel)
         if messages is None:
             return _error(404, f"there is no channel {channel!r}; post a message to create it")
@@ -86,15 +95,20 @@ class _Handlers:
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
-        queue = self._console.subscribe()
+        subscription = self._console.subscribe()
         try:
             await response.write(b": connected\n\n")
-            while True:
+            idle = 0.0
+            while not subscription.closed:
                 try:
-                    item = await asyncio.wait_for(queue.get(), timeout=15)
+                    item = await asyncio.wait_for(subscription.queue.get(), timeout=1)
                 except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
+                    idle += 1
+                    if idle >= KEEP_ALIVE_SECONDS:
+                        idle = 0.0
+                        await response.write(b": keep-alive\n\n")
                     continue
+                idle = 0.0
                 channel = item["message"]["channel"]
                 if channel.startswith(DM_PREFIX) and channel != DM_PREFIX + user:
                     continue
@@ -102,5 +116,5 @@ class _Handlers:
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
-            self._console.unsubscribe(queue)
+            self._console.unsubscribe(subscription)
         return response
