@@ -25,12 +25,14 @@ placeholder           what it replaces
                       (scheme and host are kept)
 ===================== ==============================================================
 
-:func:`find_pii` returns the spans :func:`redact` replaces: sorted,
-non-overlapping :class:`PiiSpan` objects whose ``kind`` is the placeholder
-name without brackets.  Overlapping detections are merged into one span,
-labelled with the most sensitive kind, so the output never shows part of a
-secret.  Full-width digits and ``＠`` typed with Chinese input methods are
-recognised too.
+:func:`find_pii` returns the spans one pass of :func:`redact` replaces:
+sorted, non-overlapping :class:`PiiSpan` objects whose ``kind`` is the
+placeholder name without brackets.  (redact() then rescans its own output until
+nothing is found, so ``redact(redact(x)) == redact(x)``; real text settles in
+the first pass.)  Overlapping detections are merged into one span,
+named after the widest of them, so the output never shows part of a secret.
+Full-width digits and ``＠`` typed with Chinese input methods are recognised
+too.
 
 Deliberately *not* detected, because in chat text they are too ambiguous or
 not worth the false positives: personal names and postal addresses; bare
@@ -40,7 +42,8 @@ with 0, 1, 7 or 8 (keeps timestamps and order numbers out); non-ASCII
 (internationalised) e-mail addresses; MAC addresses; single-group IPv6
 shorthands such as ``::1``; secrets given in prose ("my password is …") or on
 the line after their key; URL passwords containing an unescaped ``/``, ``?``
-or ``#``.
+or ``#``.  An unquoted assignment value ends at whitespace (except after
+``passphrase``, where it runs to the end of the line).
 
 Everything is compiled at import.  Each group of patterns sits behind a cheap
 gate (a substring test or a tiny regex), so a message with no candidate costs
@@ -66,17 +69,19 @@ IP = "ip"
 SECRET = "secret"
 URL_CREDENTIALS = "url-credentials"
 
-# When spans overlap, the merged span takes the kind that comes first here.
+# Overlapping detections are merged and named after the widest one; between
+# equally wide ones the kind that comes first here wins.
 _PRIORITY = {
     kind: rank
     for rank, kind in enumerate((URL_CREDENTIALS, SECRET, ID_NUMBER, CARD, PHONE, EMAIL, IP))
 }
 PLACEHOLDERS: dict[str, str] = {kind: f"[{kind}]" for kind in _PRIORITY}
-_PLACEHOLDER_TEXTS = frozenset(PLACEHOLDERS.values())
+_PLACEHOLDER_TEXTS = tuple(PLACEHOLDERS.values())
 
 # redact() rescans its own output until nothing is found, which makes it
-# idempotent even if a replacement exposes a new candidate.  Real text needs
-# one pass (plus the confirming one); the bound only guards against surprises.
+# idempotent even when a replacement changes the context of a candidate (say,
+# literal "[secret]" text typed next to an e-mail).  Real text needs one pass
+# plus the confirming one; the bound only guards against surprises.
 _MAX_PASSES = 4
 
 
@@ -99,18 +104,38 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.ASCII | re.VERBOSE)
 
 
+def _touches_placeholder(text: str, start: int, end: int) -> bool:
+    """True if ``text[start:end]`` is glued to a placeholder on either side.
+
+    A placeholder stands for the word it replaced.  Patterns that refuse to
+    start or end next to a letter or digit must refuse a placeholder as well,
+    otherwise redacting "AKIA…E+44…" would expose "[secret]+44…" as a new phone
+    number and a second redact() would change the text again.  (Checked here
+    rather than in each regex: seven lookbehinds at every position cost more
+    than the rest of the pattern.)
+    """
+    return text.endswith(_PLACEHOLDER_TEXTS, 0, start) or text.startswith(_PLACEHOLDER_TEXTS, end)
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    """One pattern for one kind; ``check`` validates a match and picks its span."""
+    """One pattern for one kind; ``check`` validates a match and picks its span.
+
+    ``word`` marks patterns bounded like words (see ``_touches_placeholder``).
+    """
 
     kind: str
     pattern: re.Pattern[str]
     check: Check | None = None  # None: the whole match is the span
+    word: bool = False
 
     def __call__(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[PiiSpan]:
         endpos = len(text) if endpos is None else endpos
         while (m := self.pattern.search(text, pos, endpos)) is not None:
-            span = m.span() if self.check is None else self.check(m)
+            if self.word and _touches_placeholder(text, *m.span()):
+                span = None
+            else:
+                span = m.span() if self.check is None else self.check(m)
             if span is None:
                 # Unlike finditer(), step just past the rejected match's start, so
                 # a valid candidate overlapping it (a real card right after a
@@ -123,39 +148,34 @@ class _Rule:
 
 # --------------------------------------------------------------------------- e-mail
 
+# The RFC length limits (64-character local part, 127 labels) are not pedantry:
+# they keep the scan linear on inputs such as "a.a.a.a…" with no '@' in sight.
 _EMAIL = _compile(
     r"""
-    (?<![A-Za-z0-9_%+-])                 # start of the local part, not mid-word
-    [A-Za-z0-9_%+-] [A-Za-z0-9._%+'-]*   # local part; "'" allowed inside (o'brien@)
+    (?<![A-Za-z0-9_%+-])                      # start of the local part, not mid-word
+    [A-Za-z0-9_%+-] [A-Za-z0-9._%+'-]{0,63}   # local part; "'" allowed inside (o'brien@)
     @
-    (?: [A-Za-z0-9] (?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])? \. )+
-    (?: [A-Za-z]{2,63} | [Xx][Nn]--[A-Za-z0-9-]{1,59} )   # TLD, punycode TLDs included
+    (?: [A-Za-z0-9] (?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])? \. ){1,126}
+    (?: [Xx][Nn]--[A-Za-z0-9-]{1,59} | [A-Za-z]{2,63} )   # TLD, punycode ones first
     """
 )
-# In "https://user:pa@ss@host" the tail "ss@host" looks like an e-mail, but it
-# is the end of URL credentials, whose span must stop before the host.
-_URL_USERINFO_BEFORE = _compile(r"://[^\s/?\#@:]*:[^\s/?\#]*\Z")
-
-
-def _check_email(m: re.Match[str]) -> Span | None:
-    start = m.start()
-    if _URL_USERINFO_BEFORE.search(m.string, max(0, start - 512), start):
-        return None
-    return m.span()
-
-
-_EMAIL_RULE = _Rule(EMAIL, _EMAIL, _check_email)
+_EMAIL_RULE = _Rule(EMAIL, _EMAIL, word=True)
 
 # --------------------------------------------------------------------------- URL credentials
 
+# A URL scheme ("https", "postgres+asyncpg") starting at a word boundary.
+_SCHEME = r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}"
 _URL_CREDENTIALS = _compile(
-    r"""
-    [A-Za-z][A-Za-z0-9+.-]{0,30}://
-    (?P<cred> [^\s/?\#@:]* : [^\s/?\#]+ )  # user:password, greedy: a password that
-    @                                     # contains '@' ends at the *last* '@'
+    _SCHEME
+    + r"""
+    ://
+    (?P<cred> [^\s/?\#:]* : [^\s/?\#]+ )  # user:password; greedy, so a user name or
+    @                                   # password containing '@' ends at the *last* '@'
     """
 )
-_URL_CREDENTIALS_RULE = _Rule(URL_CREDENTIALS, _URL_CREDENTIALS, lambda m: m.span("cred"))
+_URL_CREDENTIALS_RULE = _Rule(
+    URL_CREDENTIALS, _URL_CREDENTIALS, lambda m: m.span("cred"), word=True
+)
 
 # --------------------------------------------------------------------------- phones
 
@@ -197,7 +217,7 @@ _NANP = _compile(
 _INTL_PHONE = _compile(
     r"""
     (?<![0-9A-Za-z+])
-    \+[0-9]++
+    \+[1-9][0-9]*+           # country codes never start with 0
     (?: [ .-]?\([0-9]{1,5}\) | [ .-]?[0-9]++ )*+
     """
 )
@@ -301,46 +321,58 @@ def _cards_in_run(groups: list[re.Match[str]]) -> Iterator[PiiSpan]:
 
 def _find_cards(text: str, pos: int, endpos: int) -> Iterator[PiiSpan]:
     for run in _DIGIT_RUN.finditer(text, pos, endpos):
-        if run.end() - run.start() >= _MIN_CARD:
-            yield from _cards_in_run(list(_DIGIT_GROUP.finditer(text, *run.span())))
+        if run.end() - run.start() < _MIN_CARD:
+            continue
+        groups = list(_DIGIT_GROUP.finditer(text, *run.span()))
+        # A group glued to a placeholder is not a word of its own: leave it out.
+        if text.endswith(_PLACEHOLDER_TEXTS, 0, run.start()):
+            groups = groups[1:]
+        if text.startswith(_PLACEHOLDER_TEXTS, run.end()):
+            groups = groups[:-1]
+        yield from _cards_in_run(groups)
 
 
 # --------------------------------------------------------------------------- numbers
 
-_NUMBER_RULES = (
-    _Rule(ID_NUMBER, _CN_ID, _check_cn_id),
-    _Rule(PHONE, _CN_MOBILE),
-    _Rule(PHONE, _CN_LANDLINE),
-    _Rule(PHONE, _NANP),
-    _Rule(PHONE, _INTL_PHONE, _check_intl_phone),
-)
-# Every phone, ID and card number above lies inside a run of digits, spaces,
-# dots, dashes, parentheses and '+' holding at least 7 digits.  Finding those
-# runs first means prose with years, times and prices ("3.11.7", "17:00",
-# "1299.00") never reaches the detailed patterns.
-_NUMBER_CLUSTER = _compile(r"[0-9] (?:[ ()+.-]*[0-9]){6} [0-9 ()+.-]* [Xx]?")
+# Every phone, ID and card number lies inside a run of digits, spaces, dots,
+# dashes, parentheses and '+' holding at least 7 digits.  Finding those runs
+# first means prose with years, times and prices ("3.11.7", "17:00", "1299.00")
+# never reaches the detailed patterns, and a run too short for a pattern skips it.
+_NUMBER_CLUSTER = _compile(r"[0-9] (?:[ ()+.-]*+[0-9]){6} (?:[ ()+.-]*+[0-9])*+ [Xx]?")
 _CLUSTER_LEAD = 3  # "(+86", "+1 (": the prefix before a cluster's first digit
+_NUMBER_RULES = (  # (shortest cluster that can hold a match, rule)
+    (18, _Rule(ID_NUMBER, _CN_ID, _check_cn_id, word=True)),
+    (11, _Rule(PHONE, _CN_MOBILE, word=True)),
+    (11, _Rule(PHONE, _CN_LANDLINE, word=True)),
+    (12, _Rule(PHONE, _NANP, word=True)),
+    (8, _Rule(PHONE, _INTL_PHONE, _check_intl_phone, word=True)),
+)
 
 
 def _find_numbers(text: str) -> Iterator[PiiSpan]:
     for cluster in _NUMBER_CLUSTER.finditer(text):
+        length = cluster.end() - cluster.start()
         # One extra character at the end lets trailing lookaheads see past it.
         pos, endpos = max(0, cluster.start() - _CLUSTER_LEAD), cluster.end() + 1
-        for rule in _NUMBER_RULES:
-            yield from rule(text, pos, endpos)
-        yield from _find_cards(text, pos, endpos)
+        for min_length, rule in _NUMBER_RULES:
+            if length >= min_length:
+                yield from rule(text, pos, endpos)
+        if length >= _MIN_CARD:
+            yield from _find_cards(text, pos, endpos)
 
 
 # --------------------------------------------------------------------------- IP addresses
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_PLACEHOLDER = "(?:" + "|".join(map(re.escape, _PLACEHOLDER_TEXTS)) + ")"
 # The lookarounds reject versions and OIDs ("v1.2.3.4", "1.2.3.4.5") but accept
-# a sentence-ending dot ("… is 10.0.0.1.").
+# a sentence-ending dot ("… is 10.0.0.1.").  A placeholder counts as the number
+# it replaced, so "1.2.3.4.[id-number]" stays as it was.
 _IPV4 = _compile(
     rf"""
-    (?<![0-9A-Za-z]) (?<![0-9]\.)
+    (?<![0-9A-Za-z]) (?<![0-9\]]\.)
     (?:{_OCTET}\.){{3}}{_OCTET}
-    (?![0-9A-Za-z]|\.[0-9])
+    (?![0-9A-Za-z]|\.[0-9]|\.{_PLACEHOLDER})
     """
 )
 # A loose IPv6 candidate; the ipaddress module decides.  Never preceded by a
@@ -434,7 +466,7 @@ def _check_bearer(m: re.Match[str]) -> Span | None:
 
 
 def _check_authorization(m: re.Match[str]) -> Span | None:
-    return None if m["v"] in _PLACEHOLDER_TEXTS else m.span("v")
+    return None if m["v"].startswith(_PLACEHOLDER_TEXTS) else m.span("v")
 
 
 _PEM = re.compile(
@@ -454,7 +486,7 @@ _SECRET_KEYWORD = r"""
 """
 _ASSIGNMENT = _compile(
     rf"""
-    (?: {_SECRET_KEYWORD} (?![A-Za-z0-9]) | 密码 | 口令 | 密钥 | 令牌 )
+    (?P<key> {_SECRET_KEYWORD} (?![A-Za-z0-9]) | 密码 | 口令 | 密钥 | 令牌 )
     ["']? [ \t]* (?: => | [:=：] | 是 ) [ \t]*
     (?: "(?P<dq>(?:[^"\\\n]|\\.)+)"?         # double-quoted, closing quote optional
       | '(?P<sq>(?:[^'\\\n]|\\.)+)'?         # single-quoted
@@ -465,8 +497,12 @@ _ASSIGNMENT = _compile(
 
 def _check_assignment(m: re.Match[str]) -> Span | None:
     group = next(name for name in ("dq", "sq", "bare") if m[name] is not None)
-    if m[group] in _PLACEHOLDER_TEXTS:  # already redacted: keep redact() idempotent
+    if m[group].startswith(_PLACEHOLDER_TEXTS):  # already redacted: keep redact() idempotent
         return None
+    if group == "bare" and m["key"].lower().startswith("passphrase"):
+        # "passphrase: correct horse battery staple" is several words.
+        line_end = m.string.find("\n", m.end())
+        return m.start(group), len(m.string) if line_end < 0 else line_end
     return m.span(group)
 
 
@@ -508,20 +544,20 @@ Finder = Callable[[str], Iterable[PiiSpan]]
 _REGISTRY: tuple[tuple[Callable[[str], object], tuple[Finder, ...]], ...] = (
     (lambda t: "://" in t and "@" in t, (_URL_CREDENTIALS_RULE,)),
     (lambda t: "-----BEGIN" in t, (_Rule(SECRET, _PEM),)),
-    (_MAYBE_TOKEN, (_Rule(SECRET, _PREFIXED_TOKEN),)),
-    (lambda t: "sk-" in t, (_Rule(SECRET, _SK_KEY, _check_sk_key),)),
+    (_MAYBE_TOKEN, (_Rule(SECRET, _PREFIXED_TOKEN, word=True),)),
+    (lambda t: "sk-" in t, (_Rule(SECRET, _SK_KEY, _check_sk_key, word=True),)),
     (
         _maybe_authorization,
         (
-            _Rule(SECRET, _BEARER, _check_bearer),
+            _Rule(SECRET, _BEARER, _check_bearer, word=True),
             _Rule(SECRET, _AUTHORIZATION, _check_authorization),
         ),
     ),
     (_maybe_assignment, (_Rule(SECRET, _ASSIGNMENT, _check_assignment),)),
     (_always, (_find_numbers,)),  # its cluster scan is its own gate
     (lambda t: "@" in t, (_EMAIL_RULE,)),
-    (_maybe_ipv4, (_Rule(IP, _IPV4),)),
-    (_MAYBE_IPV6, (_Rule(IP, _IPV6, _check_ipv6),)),
+    (_maybe_ipv4, (_Rule(IP, _IPV4, word=True),)),
+    (_MAYBE_IPV6, (_Rule(IP, _IPV6, _check_ipv6, word=True),)),
 )
 
 # Chinese input methods produce full-width digits and symbols ("１３８…", "＠").
@@ -560,17 +596,45 @@ def redact(text: str) -> str:
 
 
 def _merge_overlaps(spans: list[PiiSpan]) -> list[PiiSpan]:
-    """Union overlapping spans so that no fragment of any detection survives."""
+    """Union overlapping spans so that no fragment of any detection survives.
+
+    The widest detection in a union names its kind: a PEM block that happens to
+    contain a URL stays a secret, URL credentials whose password is a GitHub
+    token stay URL credentials.
+    """
+    credentials = [s for s in spans if s.kind == URL_CREDENTIALS]
+    if credentials:
+        spans = [_clip_at_url_host(s, credentials) for s in spans]
     spans.sort(key=lambda s: (s.start, -s.end))
     merged: list[PiiSpan] = []
+    widest: list[PiiSpan] = []  # the detection that names each merged span
     for span in spans:
         if merged and span.start < merged[-1].end:
-            last = merged[-1]
-            kind = min(last.kind, span.kind, key=_PRIORITY.__getitem__)
-            merged[-1] = PiiSpan(kind, last.start, max(last.end, span.end))
+            if _weight(span) > _weight(widest[-1]):
+                widest[-1] = span
+            merged[-1] = PiiSpan(widest[-1].kind, merged[-1].start, max(merged[-1].end, span.end))
         else:
             merged.append(span)
+            widest.append(span)
     return merged
+
+
+def _weight(span: PiiSpan) -> tuple[int, int]:
+    return span.end - span.start, -_PRIORITY[span.kind]
+
+
+def _clip_at_url_host(span: PiiSpan, credentials: list[PiiSpan]) -> PiiSpan:
+    """Stop a span that starts inside URL credentials at their '@', keeping the host.
+
+    In "https://user:pa@ss@host.com" the tail "ss@host.com" also reads as an
+    e-mail, and in "https://x-access-token:ghp_…@github.com/org" the text after
+    "token:" reads as a secret value; the host is neither.  Spans that start
+    before the credentials (a PEM block, a quoted value) are left whole.
+    """
+    for cred in credentials:
+        if cred.start <= span.start < cred.end < span.end:
+            span = PiiSpan(span.kind, span.start, cred.end)
+    return span
 
 
 def _replace(text: str, spans: list[PiiSpan]) -> str:
