@@ -48,7 +48,11 @@ class Context:
         conversation = self.event.conversation
         if conversation.kind is ConversationKind.DM:
             return await self.dm(text, buttons)
-        to = Destination(channel_id=conversation.id, thread_id=conversation.thread_id)
+        to = Destination(
+            channel_id=conversation.id,
+            thread_id=conversation.thread_id,
+            reply_token=conversation.reply_token,
+        )
         return await self._send(to, text, buttons)
 
     async def dm(

@@ -38,6 +38,9 @@ class Conversation:
     kind: ConversationKind = ConversationKind.CHANNEL
     thread_id: str | None = None
     name: str = ""
+    # Set by an adapter whose platform answers a command through its own channel (Slack's
+    # response_url): replies to the command carry it back, posts and DMs do not.
+    reply_token: str | None = None
 
     @property
     def is_private(self) -> bool:

@@ -27,6 +27,7 @@ class Destination:
     channel_id: str | None = None
     dm_user_id: str | None = None
     thread_id: str | None = None
+    reply_token: str | None = None  # a reply to a command: Conversation.reply_token
 
     @property
     def is_dm(self) -> bool:

@@ -39,10 +39,12 @@ class Outbox:
             try:
                 return await adapter.send(out)
             except SendError as exc:
-                if exc.retry_after is None or attempt == MAX_ATTEMPTS:
+                # Retrying sooner than the platform asked would only be refused again.
+                too_long = exc.retry_after is not None and exc.retry_after > MAX_RETRY_WAIT
+                if exc.retry_after is None or too_long or attempt == MAX_ATTEMPTS:
                     log.error("outbox.send_failed", platform=out.platform, reason=str(exc))
                     return None
-                wait = min(exc.retry_after, MAX_RETRY_WAIT)
+                wait = exc.retry_after
                 log.warning("outbox.retry", platform=out.platform, attempt=attempt, wait=wait)
                 await asyncio.sleep(wait)
         return None

@@ -58,14 +58,21 @@ async def observe(ctx: Context, args: Args) -> None:
     if found is None:
         return
     channel_id, name = found
-    channel, newly = await ctx.services.directory.observe(ctx.tenant, channel_id, name, ctx.user_id)
-    if not newly:
+    directory = ctx.services.directory
+    if await directory.observed_channel(ctx.tenant, channel_id) is not None:
         await ctx.reply(f"#{name} is already observed.")
         return
+    # The visible notice is one of the two keys (invariant 2): no notice, no observing.
     sent = await ctx.post(channel_id, observe_notice(name, ctx.services.settings.retention_days))
-    if sent is not None:
-        channel.notice_message_id = sent.message_id
-        await channel.save(update_fields=["notice_message_id"])
+    if sent is None:
+        await ctx.reply(
+            f"I could not post the notice in #{name}, so it is not observed. "
+            "Check that I am a member of the channel and may post there, then try again."
+        )
+        return
+    channel, _ = await directory.observe(ctx.tenant, channel_id, name, ctx.user_id)
+    channel.notice_message_id = sent.message_id
+    await channel.save(update_fields=["notice_message_id"])
     await ctx.services.audit.record(
         ctx.event.platform, ctx.event.tenant, "channel.observe", ctx.user_id, channel=channel_id
     )
@@ -121,6 +128,7 @@ async def revoke(ctx: Context, args: Args) -> None:
         target,
         ledger=services.ledger,
         observations=services.observations,
+        rebuild_skills=services.skills.rebuild_without if services.skills else None,
         mechanism=Mechanism("admin:revoke", ctx.event.id),
         by_admin=ctx.user_id,
     )
@@ -132,7 +140,7 @@ async def revoke(ctx: Context, args: Args) -> None:
         target,
         receipt=receipt.id,
         observations=receipt.observations_deleted,
-        skill_versions=receipt.skill_versions_retired,
+        skill_versions=receipt.skill_versions_rebuilt,
     )
     if receipt.key_destroyed or receipt.consents_withdrawn:
         await ctx.dm_user(
