@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import signal
 
 import structlog
 from aiohttp import web
@@ -25,6 +26,7 @@ from bot.settings import Settings
 from bot.storage.database import close_database, open_database
 from bot.storage.models import Tenant
 from bot.storage.vault import Vault, load_master_key
+from skills.runtime import SkillsRuntime
 
 log = structlog.get_logger(__name__)
 
@@ -48,16 +50,19 @@ class Application:
         await open_database(settings)
         outbox = Outbox()
         router = build_router()
+        ledger, observations = ConsentLedger(), ObservationStore(vault)
+        skills_runtime = SkillsRuntime(settings, ledger, observations, vault)
         self.services = Services(
             settings=settings,
             vault=vault,
             directory=Directory(),
-            ledger=ConsentLedger(),
+            ledger=ledger,
             people=People(vault),
-            observations=ObservationStore(vault),
+            observations=observations,
             audit=AuditLog(vault.audit_key, vault.pseudonym_key),
             outbox=outbox,
             router=router,
+            skills=skills_runtime,
         )
         self.bus = InProcessBus(
             self.services,
@@ -67,6 +72,7 @@ class Application:
             handler_timeout=settings.handler_timeout,
         )
         await self.bus.start()
+        await skills_runtime.start(self.bus.publish)  # re-registers persisted schedules
         if adapters:
             self._build_adapters()
         for adapter in self.adapters:
@@ -90,11 +96,16 @@ class Application:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-        if self.bus is not None:
-            await self.bus.stop()
+        if self.services is not None and self.services.skills is not None:
+            await self.services.skills.stop()
+        # Stop taking events in first, then let the bus finish what it holds (its
+        # replies still go out through the adapters), then close the adapters.
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self.bus is not None:
+            await self.bus.stop()
         for adapter in self.adapters:
             with contextlib.suppress(Exception):
                 await adapter.aclose()
@@ -137,9 +148,15 @@ class Application:
 
 
 async def run_forever(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM, then finish queued work and stop cleanly."""
     app = Application(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     await app.start()
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("apprentice.stopping")
     finally:
         await app.stop()

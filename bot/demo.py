@@ -52,7 +52,19 @@ _WEEK = [
         "bob",
         "Review on PR #{pr3}: add a test for the error path, the happy path alone is not enough.",
     ),
+    (2, 11, "bob", "Standup notes {date}\nYesterday: drafted the billing v2 migration plan.\n"
+     "Today: currency conversion service, rate caching.\nBlockers: none."),
+    (2, 12, "carol", "carol-private-musing: the espresso machine on floor 3 is broken again"),
+    (3, 9, "dave", "Standup notes {date}\nYesterday: fixed the flaky staging deploy job.\n"
+     "Today: alerting for queue lag.\nBlockers: need access to the prod metrics dashboard."),
+    (3, 11, "dave", "Incident review {date}\nSummary: payment queue lag for 20 minutes.\n"
+     "Decision: alert when queue lag passes 5 minutes.\n"
+     "Action: dave to write the payment queue runbook by next Friday.\n"
+     "Action: check the retry settings of the consumer.\n"
+     "Question: should staging page the on-call too?"),
     (3, 14, "carol", "Lunch order is in, reply with your choice by noon."),
+    (3, 15, "alice",
+     "Shipped the invoice CSV export to production, customers can download it now."),
     (3, 17, "dave", "Heads-up: deploy of billing-api to staging is done, smoke tests green."),
     (
         4,
@@ -107,10 +119,12 @@ async def seed_demo(console: ConsoleAdapter, services: Services) -> None:
     for back in range(WEEKS - 1, -1, -1):
         monday = this_monday - timedelta(weeks=back)
         iso = monday.isocalendar()
-        for weekday, hour, author, text in _WEEK:
+        for index, (weekday, hour, author, text) in enumerate(_WEEK):
             when = monday + timedelta(days=weekday, hours=hour)
-            if when > now:
-                continue
+            if back == 0:
+                # This week so far: the same week of work, squeezed in before now, so
+                # `/skill weekly-report` has this week's material whatever day it is.
+                when = this_monday + (now - this_monday) * (index + 1) / (len(_WEEK) + 1)
             body = text.format(
                 week=f"{iso.year}-W{iso.week:02d}",
                 date=f"{when:%Y-%m-%d}",
@@ -121,3 +135,9 @@ async def seed_demo(console: ConsoleAdapter, services: Services) -> None:
             await console.post(PostedMessage(user=author, channel="team", text=body), when)
             count += 1
     log.info("demo.seeded", messages=count, consenting=len(CONSENTING))
+    # The team lead learns and publishes the three skills, as a real workspace would.
+    for skill in ("weekly-report", "code-review", "meeting-memo"):
+        await console.post(PostedMessage(user=admin, channel=f"dm:{admin}",
+                                         text=f"/skill learn {skill}"))
+        await console.post(PostedMessage(user=admin, channel=f"dm:{admin}",
+                                         text=f"/skill publish {skill} yes"))

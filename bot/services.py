@@ -16,6 +16,7 @@ from bot.storage.vault import Vault
 
 if TYPE_CHECKING:
     from bot.router import Router
+    from skills.runtime import SkillsRuntime
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +30,4 @@ class Services:
     audit: AuditLog
     outbox: Outbox
     router: Router
+    skills: SkillsRuntime | None = None  # the skills engine and its scheduler

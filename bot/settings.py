@@ -82,11 +82,21 @@ class Settings(BaseSettings):
     dingtalk_openapi_endpoint: str = Field(
         "https://api.dingtalk.com", validation_alias=_env("DINGTALK_OPENAPI_ENDPOINT")
     )
+    # An interactive-card template with request buttons (README "DingTalk"); unset: ActionCards.
+    dingtalk_card_template_id: str | None = Field(
+        None, validation_alias=_env("DINGTALK_CARD_TEMPLATE_ID")
+    )
 
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     openai_model: str = Field(
         "gpt-4o-mini", validation_alias=_env("APPRENTICE_OPENAI_MODEL", "openai_model")
+    )
+    openai_timeout: float = Field(
+        20.0, gt=0, validation_alias=_env("APPRENTICE_OPENAI_TIMEOUT", "openai_timeout")
+    )
+    schedule_timezone: str = Field(
+        "UTC", validation_alias=_env("APPRENTICE_TIMEZONE", "schedule_timezone")
     )
 
     @field_validator("admins", mode="before")

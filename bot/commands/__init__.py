@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import admin, consent, help, rights
+from bot.commands import admin, consent, help, rights, skills
 from bot.router import Router
 
 
@@ -11,5 +11,6 @@ def build_router() -> Router:
     root.include(help.router)
     root.include(consent.router)
     root.include(rights.router)
+    root.include(skills.router)
     root.include(admin.router, under="admin")
     return root

@@ -98,6 +98,7 @@ async def forget(ctx: Context, args: Args) -> None:
         ctx.user_id,
         ledger=services.ledger,
         observations=services.observations,
+        rebuild_skills=services.skills.rebuild_without if services.skills else None,
         mechanism=mechanism,
     )
     await services.audit.record(
@@ -108,7 +109,7 @@ async def forget(ctx: Context, args: Args) -> None:
         ctx.user_id,
         receipt=receipt.id,
         observations=receipt.observations_deleted,
-        skill_versions=receipt.skill_versions_retired,
+        skill_versions=receipt.skill_versions_rebuilt,
     )
     await ctx.dm("🧹 Everything Apprentice held about you is erased.\n" + receipt.text())
     if not ctx.in_dm:

@@ -172,3 +172,38 @@ class AuditEntry(Model):
 
     class Meta:
         table = "audit_entries"
+
+
+class SkillExample(Model):
+    """An example someone marked with `/skill teach NAME`: redacted, under their own key."""
+
+    id = fields.IntField(primary_key=True)
+    skill = fields.ForeignKeyField(
+        "apprentice.Skill", related_name="examples", on_delete=fields.CASCADE
+    )
+    person = fields.ForeignKeyField(
+        "apprentice.Person", related_name="skill_examples", on_delete=fields.CASCADE
+    )
+    ciphertext = fields.BinaryField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "skill_examples"
+
+
+class SkillSchedule(Model):
+    """`/skill schedule NAME fri 17:00`: re-registered with the scheduler at every start."""
+
+    id = fields.IntField(primary_key=True)
+    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="skill_schedules")
+    user_id = fields.CharField(max_length=128)
+    skill_name = fields.CharField(max_length=64)
+    day_of_week = fields.CharField(max_length=16)  # mon..sun (APScheduler cron names)
+    hour = fields.IntField()
+    minute = fields.IntField()
+    timezone = fields.CharField(max_length=64, default="UTC")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "skill_schedules"
+        unique_together = (("tenant", "user_id", "skill_name"),)

@@ -1,0 +1,551 @@
+"""The skills engine: learn, run, show, teach, correct, publish and roll back skills.
+
+Chat commands, the CLI and the scheduler's synthetic commands all come here, so `apprentice
+skills run … --as …` prints exactly what the chat command would answer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from bot.consent.ledger import ConsentLedger
+from bot.consent.notices import Purpose
+from bot.observations import ObservationStore
+from bot.people import key_ref
+from bot.redact import redact
+from bot.settings import Settings
+from bot.storage.models import Person, Skill, SkillExample, SkillVersion, Tenant
+from bot.storage.vault import Vault
+from skills import agentskills, llm, store
+from skills.body import offline_body
+from skills.corrections import CorrectionError, apply, replay
+from skills.kind import Learned, RunRequest, SkillKind
+from skills.kinds import BUILTIN, TAUGHT, kind_for
+from skills.material import (
+    Material,
+    live_people,
+    live_user_ids,
+    read_people,
+    read_person,
+    visible_user_ids,
+)
+from skills.text import iso_week_label, parse_iso_week, week_bounds
+from skills.visibility import authors, visible_template
+
+log = structlog.get_logger(__name__)
+
+FORMAT = 1
+NAME_RULE = (
+    "Skill names are 1-64 lowercase letters, digits and single hyphens (e.g. `standup-digest`), "
+    "so they can be exported as Agent Skills."
+)
+
+
+def valid_name(name: str) -> bool:
+    return not agentskills.name_problems(name)
+
+
+@dataclass(slots=True)
+class Reply:
+    text: str
+    ok: bool = True
+    personal: bool = False  # holds the requester's own data: send it to their DM
+    version: SkillVersion | None = None
+    data: dict | None = None
+
+
+def example_aad(tenant_id: int, person_id: uuid.UUID, skill_id: int) -> str:
+    return f"example|{tenant_id}|{person_id}|{skill_id}"
+
+
+class SkillEngine:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        ledger: ConsentLedger,
+        observations: ObservationStore,
+        vault: Vault,
+        model: llm.ModelClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.observations = observations
+        self.vault = vault
+        self.model = model if model is not None else llm.ModelClient(settings)
+
+    # -- learning --------------------------------------------------------------------------
+
+    async def learn(
+        self, tenant: Tenant, name: str, by: str | None, channels: set[str] | None = None
+    ) -> Reply:
+        """Learn a new draft version of `name` from everyone who consents now."""
+        skill = await store.find_skill(tenant, name)
+        kind = self._kind(name, skill)
+        if kind is None:
+            return Reply(
+                f"I don't know a skill called `{name}` yet. Built in: "
+                f"{', '.join(BUILTIN)}. Or teach one: `/skill teach {name}` with an example.",
+                ok=False,
+            )
+        people = await live_people(tenant, self.ledger)
+        materials: list[Material] = []
+        if kind is not TAUGHT:
+            materials = await read_people(self.observations, people, channels=channels)
+        examples = await self._examples(tenant, skill, {p.user_id for p in people})
+        learned = kind.learn(materials + examples)
+        if learned is None:
+            return Reply(self._not_enough_to_learn(name, kind, materials, examples), ok=False)
+        skill = skill or await store.ensure_skill(
+            tenant, name, kind.name, by, kind.description if kind is not TAUGHT else
+            f"Fills the team's {name} template from your own messages or pasted text."
+        )
+        if skill.owner_user_id is None and by:
+            skill.owner_user_id = by
+            await skill.save(update_fields=["owner_user_id"])
+        previous = await store.latest(skill)
+        corrections = [
+            c for c in (previous.artifact.get("corrections", []) if previous else [])
+            if not c.get("skipped")
+        ]
+        artifact = self._artifact(skill, kind, learned, channels)
+        artifact = replay(artifact, corrections)
+        note = await self._distill(tenant, skill, kind, artifact, learned, materials + examples)
+        provenance = {**learned.provenance, "examples": [e.id for e in examples]}
+        contributors = dict(learned.contributors)
+        for c in corrections:
+            contributors.setdefault(c["by"], 0)
+        row = await store.add_version(skill, artifact, provenance, contributors, by)
+        log.info("skill.learned", skill=name, version=row.number,
+                 inputs=len(learned.provenance.get("inputs", [])))
+        summary = "\n".join(f"• {line}" for line in kind.summary(artifact["template"]))
+        people_count = len([c for c, n in contributors.items() if n])
+        return Reply(
+            f"Learned *{name}* v{row.number} (draft) from {len(learned.provenance['inputs'])} "
+            f"messages of {people_count} people:\n{summary}\n"
+            f"`/skill show {name}` shows it · `/skill publish {name}` publishes it."
+            + (f"\n{note}" if note else ""),
+            version=row,
+        )
+
+    def _kind(self, name: str, skill: Skill | None) -> SkillKind | None:
+        if skill is not None:
+            return kind_for(skill.kind)
+        return BUILTIN.get(name)
+
+    def _not_enough_to_learn(
+        self, name: str, kind: SkillKind, materials: list[Material], examples: list[Material]
+    ) -> str:
+        authors_seen = len({m.author for m in materials + examples})
+        need = {
+            "weekly-report": "recurring structured posts (the same headed sections) in at least "
+            "two different weeks",
+            "code-review": "review comments that make the same point at least twice",
+            "meeting-memo": "at least two sets of notes from the same kind of meeting",
+        }.get(kind.name, "at least one example with two or more headed sections of bullets")
+        return (
+            f"Not enough material to learn `{name}`: I need {need}, and found none among "
+            f"{len(materials) + len(examples)} consented messages from {authors_seen} people. "
+            f"Mark examples with `/skill teach {name}`, or try again after more posts."
+        )
+
+    def _artifact(
+        self, skill: Skill, kind: SkillKind, learned: Learned, channels: set[str] | None
+    ) -> dict:
+        return {
+            "format": FORMAT,
+            "name": skill.name,
+            "kind": kind.name,
+            "description": skill.description or kind.description,
+            "template": learned.template,
+            "body": offline_body(skill.name, kind.name, learned.template,
+                                 skill.description or kind.description),
+            "body_source": "offline",
+            "channels": sorted(channels) if channels else [],
+            "learned_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "corrections": [],
+        }
+
+    async def _distill(
+        self,
+        tenant: Tenant,
+        skill: Skill,
+        kind: SkillKind,
+        artifact: dict,
+        learned: Learned,
+        materials: list[Material],
+    ) -> str:
+        """Let the model write the SKILL.md body, from model-consenting people's words only."""
+        if not self.model.enabled:
+            return ""
+        model_live = await live_user_ids(
+            tenant, self.ledger, learned.contributors, Purpose.MODEL
+        )
+        observe_live = await live_user_ids(tenant, self.ledger, model_live)
+        allowed = model_live & observe_live
+        if not allowed:
+            return ("(The model was not used: none of the contributors agreed to the model "
+                    "provider.)")
+        view = visible_template(artifact["template"], allowed)
+        inputs = set(learned.provenance.get("inputs", []))
+        examples = [m.text for m in materials if m.id in inputs and m.author in allowed]
+        body = await llm.distill_body(self.model, skill.name, kind.summary(view), examples)
+        if body is None:
+            return llm.FALLBACK_NOTE
+        artifact["body"] = body
+        artifact["body_source"] = "model"
+        artifact["body_authors"] = sorted(allowed)
+        return ""
+
+    async def _examples(
+        self, tenant: Tenant, skill: Skill | None, live: set[str], exclude: uuid.UUID | None = None
+    ) -> list[Material]:
+        """Taught examples of this skill from people who consent now, decrypted."""
+        if skill is None:
+            return []
+        rows = await SkillExample.filter(skill=skill).prefetch_related("person").order_by("id")
+        found = []
+        for row in rows:
+            person = row.person
+            if person.user_id not in live or person.id == exclude:
+                continue
+            key = self.vault.unwrap(person.wrapped_key, key_ref(person.tenant_id, person.id))
+            text = self.vault.decrypt(
+                key, row.ciphertext, example_aad(tenant.id, person.id, skill.id)
+            )
+            found.append(Material(f"example:{row.id}", person.user_id, text, row.created_at,
+                                  "example"))
+        return found
+
+    # -- teaching and correcting --------------------------------------------------------------
+
+    async def teach(self, tenant: Tenant, name: str, by: str, text: str) -> Reply:
+        """Keep `text` (redacted, under the teacher's own key) as an example for `name`."""
+        if not valid_name(name):
+            return Reply(NAME_RULE, ok=False)
+        if not await self.ledger.live_grant(tenant, by):
+            return Reply(
+                "I keep examples only from people who agreed to take part: `/skill optin` first, "
+                "then teach again.",
+                ok=False,
+            )
+        if not text.strip():
+            return Reply(
+                f"Paste the example after the command: `/skill teach {name}` followed by the text "
+                "on the next lines (headed sections of bullets work best).",
+                ok=False,
+            )
+        person = await Person.get(tenant=tenant, user_id=by)
+        skill = await store.find_skill(tenant, name)
+        if skill is None:
+            kind = BUILTIN.get(name, TAUGHT)
+            description = (
+                kind.description if kind is not TAUGHT
+                else f"Fills the team's {name} template from your own messages or pasted text."
+            )
+            skill = await store.ensure_skill(tenant, name, kind.name, by, description)
+        key = self.vault.unwrap(person.wrapped_key, key_ref(person.tenant_id, person.id))
+        row = await SkillExample.create(skill=skill, person=person, ciphertext=b"")
+        row.ciphertext = self.vault.encrypt(
+            key, redact(text), example_aad(tenant.id, person.id, skill.id)
+        )
+        await row.save(update_fields=["ciphertext"])
+        count = await SkillExample.filter(skill=skill).count()
+        return Reply(
+            f"Kept your example for *{name}* ({count} example(s) so far). "
+            f"`/skill learn {name}` builds a draft from them."
+        )
+
+    async def correct(self, tenant: Tenant, name: str, by: str, text: str) -> Reply:
+        skill = await store.find_skill(tenant, name)
+        row = await store.latest(skill) if skill else None
+        if skill is None or row is None or not row.artifact:
+            return Reply(f"There is no version of `{name}` to correct yet: `/skill learn {name}`.",
+                         ok=False)
+        if not await self.ledger.live_grant(tenant, by):
+            return Reply("Corrections become part of the skill and name you as a contributor: "
+                         "`/skill optin` first, then correct again.", ok=False)
+        try:
+            artifact = apply(row.artifact, text, by)
+        except CorrectionError as exc:
+            return Reply(str(exc), ok=False)
+        kind = kind_for(artifact.get("kind", ""))
+        artifact["body"] = offline_body(name, kind.name, artifact["template"],
+                                        artifact.get("description", ""))
+        artifact["body_source"] = "offline"
+        contributors = await self._contributions(row)
+        contributors.setdefault(by, 0)
+        new = await store.add_version(skill, artifact, row.provenance, contributors, by)
+        return Reply(
+            f"Made *{name}* v{new.number} (draft) with your correction. "
+            f"`/skill show {name}` shows it · `/skill publish {name}` publishes it.",
+            version=new,
+        )
+
+    async def _contributions(self, row: SkillVersion) -> dict[str, int]:
+        from bot.storage.models import SkillContribution  # noqa: PLC0415 - avoid a wide import
+
+        rows = await SkillContribution.filter(version=row).prefetch_related("person")
+        return {c.person.user_id: c.observations for c in rows}
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def run(
+        self,
+        tenant: Tenant,
+        name: str,
+        requester: str,
+        *,
+        input_text: str = "",
+        week: str | None = None,
+        thread_id: str | None = None,
+        now: datetime | None = None,
+    ) -> Reply | None:
+        """Run a skill for one person; None when no skill has that name."""
+        now = now or datetime.now(UTC)
+        skill = await store.find_skill(tenant, name)
+        if skill is None and name not in BUILTIN:
+            return None
+        row = await store.current(skill) if skill else None
+        if row is None:
+            learned = await self.learn(tenant, name, requester)
+            if not learned.ok or learned.version is None:
+                return learned
+            row = learned.version
+            skill = await store.find_skill(tenant, name)
+        assert skill is not None
+        kind = kind_for(row.artifact.get("kind", skill.kind))
+        template = row.artifact.get("template", {})
+        live = await visible_user_ids(tenant, self.ledger, authors(template))
+        if await self.ledger.live_grant(tenant, requester):
+            live.add(requester)
+        else:
+            live.discard(requester)
+        if week:
+            period = parse_iso_week(week)
+            if period is None:
+                return Reply(f"`{week}` is no ISO week: write it like "
+                             f"{iso_week_label(now)}.", ok=False)
+        else:
+            period = week_bounds(now)
+        label = iso_week_label(period[0])
+        materials: list[Material] = []
+        if kind.input == "week":
+            if requester not in live:
+                return Reply(
+                    "I can only write this from the messages you let me keep, and you haven't "
+                    "agreed (or withdrew). `/skill optin` lets me learn from your messages in "
+                    "observed channels.",
+                    ok=False,
+                    personal=True,
+                )
+            person = await Person.get_or_none(tenant=tenant, user_id=requester)
+            if person is not None:
+                materials = await read_person(self.observations, person, *period)
+        elif thread_id and not input_text.strip():
+            people = [p for p in await live_people(tenant, self.ledger)]
+            materials = [
+                m for m in await read_people(self.observations, people) if m.thread_id == thread_id
+            ]
+        request = RunRequest(
+            requester=requester, live=live, now=now, input_text=input_text,
+            materials=materials, period=period, period_label=label,
+        )
+        result = kind.run(template, request)
+        await store.record_run(row)
+        text = result.text
+        if result.ok and kind.input == "week":
+            text = await self._model_report(tenant, requester, row, template, live, text)
+        shown = sorted(a for a in await self._contributor_ids(row) if a in live)
+        footer = (
+            f"\n— {name} v{row.number} ({row.status}); learned from "
+            f"{', '.join(shown) or 'nobody who still takes part'}"
+        )
+        return Reply(text + footer, ok=result.ok, personal=kind.input == "week", version=row,
+                     data=result.data)
+
+    async def _contributor_ids(self, row: SkillVersion) -> list[str]:
+        return await store.contributor_ids(row)
+
+    async def _model_report(
+        self, tenant: Tenant, requester: str, row: SkillVersion, template: dict,
+        live: set[str], offline: str,
+    ) -> str:
+        """Let the model write the report when the requester agreed to it; else offline."""
+        if not self.model.enabled:
+            return offline
+        if not await self.ledger.live_grant(tenant, requester, Purpose.MODEL):
+            return offline
+        heading_authors = authors(visible_template(template, live))
+        model_live = await live_user_ids(tenant, self.ledger, heading_authors, Purpose.MODEL)
+        if not model_live:
+            return offline
+        draft, _, sources = offline.partition("\nSources: ")
+        instructions = row.artifact.get("body", "") if row.artifact.get("body_source") == "model" \
+            and set(row.artifact.get("body_authors", [])) <= model_live else ""
+        written = await llm.write_report(self.model, instructions, draft)
+        if written is None:
+            return offline + "\n" + llm.FALLBACK_NOTE
+        return written + ("\n\nSources: " + sources if sources else "")
+
+    # -- showing, publishing, rolling back ----------------------------------------------------
+
+    async def list_skills(self, tenant: Tenant) -> Reply:
+        skills = await Skill.filter(tenant=tenant).order_by("name")
+        lines = ["*Skills*"]
+        known = {s.name for s in skills}
+        for skill in skills:
+            row = await store.current(skill)
+            state = f"v{row.number} {row.status}" if row else "no version yet"
+            lines.append(f"• `{skill.name}` ({skill.kind}) — {state}, used "
+                         f"{await store.total_runs(skill)} times")
+        for name in BUILTIN:
+            if name not in known:
+                lines.append(f"• `{name}` (built in) — not learned yet: `/skill learn {name}`")
+        lines.append("Run one with `/skill NAME`; `/skill show NAME` shows what it learned.")
+        return Reply("\n".join(lines))
+
+    async def show(self, tenant: Tenant, name: str, number: int | None = None) -> Reply:
+        skill = await store.find_skill(tenant, name)
+        if skill is None:
+            hint = f"`/skill learn {name}`" if name in BUILTIN else f"`/skill teach {name}`"
+            return Reply(f"There is no skill `{name}` yet. {hint} makes one.", ok=False)
+        rows = await store.versions(skill)
+        row = (
+            next((r for r in rows if r.number == number), None) if number
+            else (await store.current(skill) or (rows[-1] if rows else None))
+        )
+        if row is None:
+            return Reply(f"*{name}* has no version yet: `/skill learn {name}`.", ok=False)
+        template = row.artifact.get("template", {})
+        contributors = await self._contributions(row)
+        live = await visible_user_ids(tenant, self.ledger, set(contributors) | authors(template))
+        view = visible_template(template, live)
+        kind = kind_for(row.artifact.get("kind", skill.kind))
+        shown = [f"{u} ({n} messages)" if n else f"{u} (corrections)"
+                 for u, n in sorted(contributors.items()) if u in live]
+        hidden = len([u for u in contributors if u not in live])
+        lines = [
+            f"*{name}* v{row.number} ({row.status}) — {skill.kind}"
+            + (f", owner {skill.owner_user_id}" if skill.owner_user_id else ""),
+            row.artifact.get("description", skill.description),
+            f"Contributors: {', '.join(shown) or 'none who still take part'}"
+            + (f" ({hidden} who withdrew are hidden)" if hidden else ""),
+            f"Runs: {row.run_count} of this version, {sum(r.run_count for r in rows)} in all",
+        ]
+        lines.extend(f"• {line}" for line in kind.summary(view))
+        corrections = [c for c in row.artifact.get("corrections", []) if c["by"] in live]
+        if corrections:
+            lines.append("Corrections: " + "; ".join(c["text"] for c in corrections))
+        lines.append("Versions: " + ", ".join(f"v{r.number} {r.status}" for r in rows))
+        return Reply("\n".join(lines), version=row)
+
+    async def run_preflight(self, tenant: Tenant, name: str) -> bool:
+        """Whether `/skill NAME` would find a skill (a built-in or one of this workspace)."""
+        return name in BUILTIN or await store.find_skill(tenant, name) is not None
+
+    async def may_manage(self, tenant: Tenant, name: str, user_id: str, is_admin: bool) -> bool:
+        skill = await store.find_skill(tenant, name)
+        return skill is not None and (is_admin or skill.owner_user_id == user_id)
+
+    async def publish_preview(self, tenant: Tenant, name: str, number: int | None) -> Reply:
+        """The diff between what runs now and the version to publish."""
+        skill = await store.find_skill(tenant, name)
+        if skill is None:
+            return Reply(f"There is no skill `{name}`.", ok=False)
+        target = await store.version(skill, number) if number else await store.latest(
+            skill, store.DRAFT
+        )
+        if target is None or target.status == store.RETIRED:
+            return Reply(f"*{name}* has no draft to publish. `/skill learn {name}` makes one.",
+                         ok=False)
+        live_now = await store.published(skill)
+        everyone = authors(target.artifact.get("template", {}))
+        if live_now is not None:
+            everyone |= authors(live_now.artifact.get("template", {}))
+        diff = self.diff(live_now, target, await visible_user_ids(tenant, self.ledger, everyone))
+        return Reply(
+            f"Publish *{name}* v{target.number}? Changes from "
+            f"{f'v{live_now.number}' if live_now else 'nothing published'}:\n```\n{diff}\n```",
+            version=target,
+        )
+
+    def diff(self, old: SkillVersion | None, new: SkillVersion, live: set[str]) -> str:
+        def lines(row: SkillVersion | None) -> list[str]:
+            if row is None:
+                return []
+            kind = kind_for(row.artifact.get("kind", ""))
+            return kind.summary(visible_template(row.artifact.get("template", {}), live))
+
+        changes = [
+            line for line in difflib.unified_diff(lines(old), lines(new), lineterm="", n=0)
+            if not line.startswith(("---", "+++", "@@"))
+        ]
+        return "\n".join(changes) or "(no changes to sections or rules)"
+
+    async def publish(self, tenant: Tenant, name: str, number: int) -> Reply:
+        skill = await store.find_skill(tenant, name)
+        row = await store.version(skill, number) if skill else None
+        if skill is None or row is None or row.status == store.RETIRED:
+            return Reply(f"*{name}* v{number} can't be published (it doesn't exist or was "
+                         "retired).", ok=False)
+        await store.publish(skill, row)
+        return Reply(f"Published *{name}* v{number}. `/skill {name}` now runs it.", version=row)
+
+    async def rollback(self, tenant: Tenant, name: str, number: int | None) -> Reply:
+        skill = await store.find_skill(tenant, name)
+        if skill is None:
+            return Reply(f"There is no skill `{name}`.", ok=False)
+        current = await store.published(skill)
+        rows = [r for r in await store.versions(skill) if r.status != store.RETIRED]
+        if number is None:
+            earlier = [r for r in rows if current and r.number < current.number
+                       and r.status == store.ARCHIVED]
+            target = earlier[-1] if earlier else None
+        else:
+            target = next((r for r in rows if r.number == number), None)
+        if target is None:
+            return Reply(
+                f"There is no earlier version of *{name}* to roll back to. Versions: "
+                + ", ".join(f"v{r.number} {r.status}" for r in rows),
+                ok=False,
+            )
+        await store.publish(skill, target)
+        return Reply(f"Rolled *{name}* back: v{target.number} is published again.",
+                     version=target)
+
+    # -- Agent Skills folders ------------------------------------------------------------------
+
+    async def export(
+        self, tenant: Tenant, name: str, root: Path, number: int | None = None
+    ) -> Path:
+        """Write the skill's current (or given) version as `root/NAME/`."""
+        skill = await store.find_skill(tenant, name)
+        if skill is None:
+            raise LookupError(f"There is no skill {name!r} in this workspace.")
+        row = await store.version(skill, number) if number else await store.current(skill)
+        if row is None or not row.artifact:
+            raise LookupError(f"{name!r} has no version to export; learn it first.")
+        contributors = await store.contributor_ids(row)
+        return agentskills.export_folder(root, row.artifact, row.provenance, row.number,
+                                         row.status, contributors)
+
+    async def import_folder(self, tenant: Tenant, folder: Path, by: str | None) -> Reply:
+        """Read an Agent Skills folder into a new draft version (the skill is made if new)."""
+        found = agentskills.import_folder(folder)
+        kind = found.artifact.get("kind", "template")
+        skill = await store.ensure_skill(tenant, found.name, kind, by, found.description)
+        fields, _ = agentskills.split((folder / "SKILL.md").read_text("utf-8"))
+        metadata = fields.get("metadata") or {}
+        names = str(metadata.get("contributors", "")) if isinstance(metadata, dict) else ""
+        contributors = {u.strip(): 0 for u in names.split(",") if u.strip()}
+        row = await store.add_version(skill, found.artifact, found.provenance, contributors, by)
+        origin = "another tool" if found.foreign else "Apprentice"
+        return Reply(f"Imported *{found.name}* as v{row.number} (draft), made by {origin}.",
+                     version=row)

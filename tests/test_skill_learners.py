@@ -1,0 +1,62 @@
+"""The offline learners and executors as pure functions (no database, no bus)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from skills.frontmatter import dump, split
+from skills.material import Material
+from skills.meeting_memo import analyse
+from skills.template import mine
+
+REPORT = "Status {week}\n*Done*\n- {a}\n*Doing*\n- {b}\n*Blocked*\n- {c}"
+
+
+def weekly_posts(weeks: int, per_week_per_author: int = 1) -> list[Material]:
+    start = datetime(2026, 10, 5, 16, tzinfo=UTC)
+    found = []
+    for w in range(weeks):
+        for author in ("ann", "ben"):
+            for k in range(per_week_per_author):
+                text = REPORT.format(week=f"2026-W{41 + w}", a=f"shipped thing {w}",
+                                     b="building the importer", c="waiting on access")
+                found.append(Material(f"{author}{w}{k}", author, text,
+                                      start + timedelta(weeks=w, hours=k)))
+    return found
+
+
+def test_template_keeps_the_teams_headings_in_order() -> None:
+    template, provenance = mine(weekly_posts(3), weekly=True)
+    assert [s["heading"] for s in template["sections"]] == ["Done", "Doing", "Blocked"]
+    assert template["title"] == "Status {week}" and template["heading_style"] == "*{h}*"
+    assert len(provenance["inputs"]) == 6
+
+
+def test_posts_from_a_single_week_are_no_weekly_cadence() -> None:
+    assert mine(weekly_posts(1), weekly=True) is None
+
+
+def test_an_answered_question_is_not_left_open() -> None:
+    memo = analyse("Planning meeting\nQuestion: do we keep the XML export?\n"
+                   "Answer: yes, until March")
+    assert memo.unaddressed == []
+
+
+def test_a_reopened_decision_without_resolution_is_left_open() -> None:
+    memo = analyse("Retro notes\nWe reopened the decision on the release train\n"
+                   "Action: ann to book the room by Monday")
+    assert memo.unaddressed == [
+        "Decision reopened without resolution: We reopened the decision on the release train"
+    ]
+    assert memo.actions == [{"owner": "ann", "task": "book the room", "due": "Monday"}]
+
+
+def test_frontmatter_round_trips_and_reads_block_scalars() -> None:
+    text = dump({"name": "x-y", "description": 'says "hi"\nand more',
+                 "metadata": {"version": "3"}}) + "# body\n"
+    fields, body = split(text)
+    assert fields == {"name": "x-y", "description": 'says "hi"\nand more',
+                      "metadata": {"version": "3"}}
+    assert body == "# body\n"
+    folded, _ = split("---\nname: a\ndescription: >-\n  one\n  two\n---\n")
+    assert folded["description"] == "one two"
