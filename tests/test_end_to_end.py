@@ -9,7 +9,6 @@ from pathlib import Path
 from tortoise import Tortoise
 
 from adapters.console.normalize import Click, PostedMessage, message_event
-
 from bot.app import Application
 from tests.conftest import ConsoleClient
 
