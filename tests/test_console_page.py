@@ -7,18 +7,15 @@ browser context, so nothing leaks between tests.
 from __future__ import annotations
 
 import json
-import os
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiohttp import ClientSession
 
 from bot.app import Application
-from bot.settings import Settings
+from tests.conftest import ConsoleClient, make_settings, service_unavailable
 
 playwright_api = pytest.importorskip("playwright.async_api")
 Browser = playwright_api.Browser
@@ -44,52 +41,15 @@ SCREENSHOT = Path("/tmp/console.png")
 TIMEOUT_MS = 10_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Api:
-    """The console JSON API, for what the test arranges outside the page under test."""
-
-    def __init__(self, session: ClientSession, base: str) -> None:
-        self.session = session
-        self.base = base
-
-    async def say(self, user: str, channel: str, text: str) -> list[dict[str, Any]]:
-        async with self.session.post(
-            f"{self.base}/api/console/messages",
-            json={"user": user, "channel": channel, "text": text},
-        ) as r:
-            body = await r.json()
-            assert r.status == 200, body
-            return body["replies"]
-
-    async def opt_in(self, user: str) -> None:
-        replies = await self.say(user, f"dm:{user}", "/skill optin")
-        card = next(m for m in replies if m["buttons"])
-        agree = next(b for b in card["buttons"] if b["label"] == "Agree")
-        payload = {
-            "user": user,
-            "action_id": agree["action_id"],
-            "value": agree["value"],
-            "message_id": card["id"],
-        }
-        async with self.session.post(f"{self.base}/api/console/actions", json=payload) as r:
-            assert r.status == 200, await r.text()
-
-
 # -- fixtures -------------------------------------------------------------------------------
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium to run the console page tests"
-        if os.environ.get("APPRENTICE_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason} (APPRENTICE_REQUIRE_SERVICES=1)")
-        pytest.skip(reason)
+        service_unavailable(
+            f"{CHROMIUM} is missing: install Debian's chromium to run the console page tests"
+        )
     async with async_playwright() as pw:
         launched = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -101,9 +61,7 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest_asyncio.fixture(loop_scope="module")
 async def running_app(tmp_path: Path) -> AsyncIterator[Application]:
     """A real app on its own data directory and port."""
-    application = Application(
-        Settings(data_dir=tmp_path / "data", web_port=_free_port(), demo=False)
-    )
+    application = Application(make_settings(tmp_path / "data"))
     await application.start()
     try:
         yield application
@@ -118,9 +76,9 @@ def base_url(running_app: Application) -> str:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def api(base_url: str) -> AsyncIterator[Api]:
+async def api(base_url: str) -> AsyncIterator[ConsoleClient]:
     async with ClientSession() as session:
-        yield Api(session, base_url)
+        yield ConsoleClient(session, base_url)
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -202,7 +160,7 @@ async def test_agreeing_to_the_optin_notice_replaces_the_card_with_a_confirmatio
 
 
 async def test_mydata_after_posting_in_team_counts_one_message_and_offers_mydata_json(
-    page: Page, base_url: str, api: Api
+    page: Page, base_url: str, api: ConsoleClient
 ) -> None:
     await api.say("admin", "team", "/skill admin observe #team")
     await api.opt_in("alice")
@@ -229,7 +187,7 @@ async def test_mydata_after_posting_in_team_counts_one_message_and_offers_mydata
 
 
 async def test_a_message_from_another_user_appears_live_in_the_open_channel(
-    page: Page, base_url: str, api: Api
+    page: Page, base_url: str, api: ConsoleClient
 ) -> None:
     await open_console(page, base_url, "alice", "team")
     await expect(page.get_by_test_id("empty")).to_be_visible()
@@ -276,7 +234,7 @@ async def test_a_new_dm_while_another_channel_is_open_lights_the_dm_dot_until_op
 
 
 async def test_message_text_is_shown_as_text_never_as_html(
-    page: Page, base_url: str, api: Api
+    page: Page, base_url: str, api: ConsoleClient
 ) -> None:
     await open_console(page, base_url, "alice", "team")
 
@@ -306,7 +264,9 @@ async def test_typing_another_name_becomes_that_user_with_their_own_dm(
     await expect(messages(page).first.get_by_test_id("message-author")).to_have_text("erin")
 
 
-async def test_screenshot_of_a_short_conversation(page: Page, base_url: str, api: Api) -> None:
+async def test_screenshot_of_a_short_conversation(
+    page: Page, base_url: str, api: ConsoleClient
+) -> None:
     await api.say("admin", "team", "/skill admin observe #team")
     await api.say("bob", "team", "Morning! The *weekly report* template is in `docs/weekly.md`.")
     await open_console(page, base_url, "alice", "team")
