@@ -167,3 +167,18 @@ async def test_a_delete_that_overtakes_its_message_still_wins(app: Application) 
     await (await app.bus.publish(deletion))
     await (await app.bus.publish(message))
     assert await count("observations") == 0
+
+
+async def test_the_notice_is_in_chinese_for_a_chinese_locale(console: ConsoleClient) -> None:
+    async with console.session.post(
+        f"{console.base}/api/console/messages",
+        json={"user": "wei", "channel": "dm:wei", "text": "/skill optin", "locale": "zh-CN"},
+    ) as response:
+        replies = (await response.json())["replies"]
+    assert "Apprentice 希望从你的消息中学习" in replies[0]["text"]
+    agree = next(b for b in replies[0]["buttons"] if b["label"] == "Agree")
+    await console.click("wei", agree)
+    rows = await Tortoise.get_connection("default").execute_query_dict(
+        "SELECT language, notice_sha256 FROM consent_events WHERE user_id = ?", ["wei"]
+    )
+    assert rows[0]["language"] == "zh" and len(rows[0]["notice_sha256"]) == 64

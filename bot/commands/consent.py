@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from bot.consent.ledger import ALL_CHANNELS, Mechanism
 from bot.consent.notices import (
+    LANGUAGES,
     PURPOSE_WORDS,
     Notice,
     Purpose,
@@ -26,15 +28,22 @@ DECLINE = "consent.decline"
 PURPOSE_NAMES = {purpose: word or "observe" for word, purpose in PURPOSE_WORDS.items()}
 
 
-def notice_for(ctx: Context, purpose: Purpose) -> Notice:
+def notice_for(ctx: Context, purpose: Purpose, language: str | None = None) -> Notice:
+    """The notice in `language`, or in the person's own language, or the workspace's."""
     settings = ctx.services.settings
-    language = pick_language(ctx.event.actor.locale, settings.locale)
+    language = language or pick_language(ctx.event.actor.locale, settings.locale)
     provider = settings.openai_base_url or ("OpenAI" if settings.openai_api_key else "")
     return notice(purpose, language, retention_days=settings.retention_days, provider=provider)
 
 
-def consent_buttons(purpose: Purpose, channels: list[str]) -> tuple[Button, ...]:
-    value = json.dumps({"p": purpose.value, "v": current_version(purpose), "ch": channels})
+def consent_buttons(
+    purpose: Purpose, channels: list[str], language: str | None = None
+) -> tuple[Button, ...]:
+    """Agree / No thanks, carrying what was shown: purpose, version, scope and language."""
+    shown = {"p": purpose.value, "v": current_version(purpose), "ch": channels}
+    if language:
+        shown["l"] = language
+    value = json.dumps(shown)
     return (
         Button("Agree", AGREE, value, ButtonStyle.PRIMARY),
         Button("No thanks", DECLINE, value),
@@ -44,7 +53,7 @@ def consent_buttons(purpose: Purpose, channels: list[str]) -> tuple[Button, ...]
 async def send_notice(ctx: Context, purpose: Purpose, channels: list[str] | None = None) -> None:
     """DM the notice with Agree / No thanks to the person who acted."""
     shown = notice_for(ctx, purpose)
-    await ctx.dm(shown.text, consent_buttons(purpose, channels or [ALL_CHANNELS]))
+    await ctx.dm(shown.text, consent_buttons(purpose, channels or [ALL_CHANNELS], shown.language))
 
 
 def _purpose_and_channels(args: Args) -> tuple[Purpose | None, list[str]]:
@@ -113,13 +122,27 @@ async def optout(ctx: Context, args: Args) -> None:
     )
 
 
-def _parse_choice(action: Action) -> tuple[Purpose, str, list[str]] | None:
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What a consent button says was shown to the person."""
+
+    purpose: Purpose
+    version: str
+    channels: list[str]
+    language: str | None
+
+
+def _parse_choice(action: Action) -> Choice | None:
     try:
         value = json.loads(action.value)
-        purpose = Purpose(value["p"])
-        channels = [str(c) for c in value.get("ch") or [ALL_CHANNELS]]
-        return purpose, str(value["v"]), channels
-    except (ValueError, KeyError, TypeError):
+        language = value.get("l")
+        return Choice(
+            purpose=Purpose(value["p"]),
+            version=str(value["v"]),
+            channels=[str(c) for c in value.get("ch") or [ALL_CHANNELS]],
+            language=language if language in LANGUAGES else None,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -131,12 +154,12 @@ async def agree(ctx: Context, action: Action) -> None:
             "That button's value is not one I made. Type `/skill optin` for a fresh notice."
         )
         return
-    purpose, version, channels = choice
-    if version != current_version(purpose):
+    purpose, channels = choice.purpose, choice.channels
+    if choice.version != current_version(purpose):
         await ctx.dm("The notice changed since that message. Here is the current one:")
         await send_notice(ctx, purpose, channels)
         return
-    shown = notice_for(ctx, purpose)
+    shown = notice_for(ctx, purpose, choice.language)  # the words they read, recorded
     mechanism = Mechanism(f"button:{AGREE}", ctx.event.id)
     await ctx.services.people.ensure(ctx.tenant, ctx.event.actor)
     await ctx.services.ledger.grant(ctx.tenant, ctx.user_id, shown, mechanism, channels)
@@ -170,8 +193,8 @@ async def decline(ctx: Context, action: Action) -> None:
             "That button's value is not one I made. Type `/skill optin` for a fresh notice."
         )
         return
-    purpose, _, _ = choice
-    shown = notice_for(ctx, purpose)
+    purpose = choice.purpose
+    shown = notice_for(ctx, purpose, choice.language)
     mechanism = Mechanism(f"button:{DECLINE}", ctx.event.id)
     await ctx.services.ledger.decline(ctx.tenant, ctx.user_id, shown, mechanism)
     await ctx.services.audit.record(
