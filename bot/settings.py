@@ -40,7 +40,9 @@ class Settings(BaseSettings):
         validation_alias=_env("APPRENTICE_ADMINS", "admins"),
     )
     demo: bool | None = Field(None, validation_alias=_env("APPRENTICE_DEMO", "demo"))
-    console: bool = Field(True, validation_alias=_env("APPRENTICE_CONSOLE", "console"))
+    # Unset: the console runs when the web server listens on loopback only. Anyone who can
+    # reach the console can act as any console user, so it is never exposed by default.
+    console: bool | None = Field(None, validation_alias=_env("APPRENTICE_CONSOLE", "console"))
     locale: str = Field("en", validation_alias=_env("APPRENTICE_LOCALE", "locale"))
     retention_days: int = Field(
         90, ge=1, validation_alias=_env("APPRENTICE_RETENTION_DAYS", "retention_days")
@@ -155,8 +157,14 @@ class Settings(BaseSettings):
         return self.data_dir / "master.key"
 
     @property
+    def console_enabled(self) -> bool:
+        if self.console is not None:
+            return self.console
+        return self.web_host in ("127.0.0.1", "localhost", "::1")
+
+    @property
     def demo_enabled(self) -> bool:
-        return self.console if self.demo is None else self.demo
+        return self.console_enabled if self.demo is None else self.demo
 
     def is_admin(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.admins
@@ -164,7 +172,7 @@ class Settings(BaseSettings):
     def enabled_adapters(self) -> list[str]:
         """Adapters whose credentials are present, in start order."""
         names = []
-        if self.console:
+        if self.console_enabled:
             names.append("console")
         if self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token):
             names.append("slack")

@@ -73,3 +73,12 @@ def test_db_upgrade_then_audit_verify(env: pytest.MonkeyPatch) -> None:
     assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(cli, ["audit", "verify"])
     assert result.exit_code == 0 and "intact" in result.output
+
+
+def test_console_is_not_exposed_beyond_loopback_unless_asked(env: pytest.MonkeyPatch) -> None:
+    assert "console" in Settings().enabled_adapters()
+    env.setenv("APPRENTICE_WEB_HOST", "0.0.0.0")
+    assert "console" not in Settings().enabled_adapters()
+    assert not Settings().demo_enabled
+    env.setenv("APPRENTICE_CONSOLE", "true")
+    assert "console" in Settings().enabled_adapters()
