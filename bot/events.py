@@ -66,6 +66,7 @@ class Action:
     id: str
     value: str = ""
     message_ref: str | None = None  # platform id of the message holding the button
+    via: str = "button"  # how it was given: "button", or "text" for a typed answer
 
 
 @dataclass(frozen=True, slots=True)

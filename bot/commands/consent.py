@@ -160,7 +160,7 @@ async def agree(ctx: Context, action: Action) -> None:
         await send_notice(ctx, purpose, channels)
         return
     shown = notice_for(ctx, purpose, choice.language)  # the words they read, recorded
-    mechanism = Mechanism(f"button:{AGREE}", ctx.event.id)
+    mechanism = Mechanism(f"{action.via}:{AGREE}", ctx.event.id)
     await ctx.services.people.ensure(ctx.tenant, ctx.event.actor)
     await ctx.services.ledger.grant(ctx.tenant, ctx.user_id, shown, mechanism, channels)
     await ctx.services.audit.record(
@@ -195,7 +195,7 @@ async def decline(ctx: Context, action: Action) -> None:
         return
     purpose = choice.purpose
     shown = notice_for(ctx, purpose, choice.language)
-    mechanism = Mechanism(f"button:{DECLINE}", ctx.event.id)
+    mechanism = Mechanism(f"{action.via}:{DECLINE}", ctx.event.id)
     await ctx.services.ledger.decline(ctx.tenant, ctx.user_id, shown, mechanism)
     await ctx.services.audit.record(
         ctx.event.platform,

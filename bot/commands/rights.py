@@ -48,7 +48,7 @@ async def mydata(ctx: Context, args: Args) -> None:
     else:
         lines.append("• skills that learned from you: none")
     lines.append(f"• consent records: {len(history)} (grants, refusals and withdrawals)")
-    lines.append("The attached mydata.json holds all of it. `/skill forget` erases it.")
+    lines.append("mydata.json (with this message) holds all of it. `/skill forget` erases it.")
 
     export = {
         "platform": ctx.event.platform,
