@@ -103,15 +103,21 @@ class SkillEngine:
         if learned is None:
             return Reply(self._not_enough_to_learn(name, kind, materials, examples), ok=False)
         skill = skill or await store.ensure_skill(
-            tenant, name, kind.name, by, kind.description if kind is not TAUGHT else
-            f"Fills the team's {name} template from your own messages or pasted text."
+            tenant,
+            name,
+            kind.name,
+            by,
+            kind.description
+            if kind is not TAUGHT
+            else f"Fills the team's {name} template from your own messages or pasted text.",
         )
         if skill.owner_user_id is None and by:
             skill.owner_user_id = by
             await skill.save(update_fields=["owner_user_id"])
         previous = await store.latest(skill)
         corrections = [
-            c for c in (previous.artifact.get("corrections", []) if previous else [])
+            c
+            for c in (previous.artifact.get("corrections", []) if previous else [])
             if not c.get("skipped")
         ]
         artifact = self._artifact(skill, kind, learned, channels)
@@ -122,8 +128,12 @@ class SkillEngine:
         for c in corrections:
             contributors.setdefault(c["by"], 0)
         row = await store.add_version(skill, artifact, provenance, contributors, by)
-        log.info("skill.learned", skill=name, version=row.number,
-                 inputs=len(learned.provenance.get("inputs", [])))
+        log.info(
+            "skill.learned",
+            skill=name,
+            version=row.number,
+            inputs=len(learned.provenance.get("inputs", [])),
+        )
         summary = "\n".join(f"• {line}" for line in kind.summary(artifact["template"]))
         people_count = len([c for c, n in contributors.items() if n])
         return Reply(
@@ -164,8 +174,9 @@ class SkillEngine:
             "kind": kind.name,
             "description": skill.description or kind.description,
             "template": learned.template,
-            "body": offline_body(skill.name, kind.name, learned.template,
-                                 skill.description or kind.description),
+            "body": offline_body(
+                skill.name, kind.name, learned.template, skill.description or kind.description
+            ),
             "body_source": "offline",
             "channels": sorted(channels) if channels else [],
             "learned_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -184,14 +195,13 @@ class SkillEngine:
         """Let the model write the SKILL.md body, from model-consenting people's words only."""
         if not self.model.enabled:
             return ""
-        model_live = await live_user_ids(
-            tenant, self.ledger, learned.contributors, Purpose.MODEL
-        )
+        model_live = await live_user_ids(tenant, self.ledger, learned.contributors, Purpose.MODEL)
         observe_live = await live_user_ids(tenant, self.ledger, model_live)
         allowed = model_live & observe_live
         if not allowed:
-            return ("(The model was not used: none of the contributors agreed to the model "
-                    "provider.)")
+            return (
+                "(The model was not used: none of the contributors agreed to the model provider.)"
+            )
         view = visible_template(artifact["template"], allowed)
         inputs = set(learned.provenance.get("inputs", []))
         examples = [m.text for m in materials if m.id in inputs and m.author in allowed]
@@ -219,9 +229,25 @@ class SkillEngine:
             text = self.vault.decrypt(
                 key, row.ciphertext, example_aad(tenant.id, person.id, skill.id)
             )
-            found.append(Material(f"example:{row.id}", person.user_id, text, row.created_at,
-                                  "example"))
+            found.append(
+                Material(f"example:{row.id}", person.user_id, text, row.created_at, "example")
+            )
         return found
+
+    async def examples_of(self, person: Person) -> list[tuple[str, datetime, str]]:
+        """Every example this person taught, decrypted for them alone (mydata)."""
+        rows = await SkillExample.filter(person=person).prefetch_related("skill").order_by("id")
+        key = self.vault.unwrap(person.wrapped_key, key_ref(person.tenant_id, person.id))
+        return [
+            (
+                row.skill.name,
+                row.created_at,
+                self.vault.decrypt(
+                    key, row.ciphertext, example_aad(person.tenant_id, person.id, row.skill_id)
+                ),
+            )
+            for row in rows
+        ]
 
     # -- teaching and correcting --------------------------------------------------------------
 
@@ -246,7 +272,8 @@ class SkillEngine:
         if skill is None:
             kind = BUILTIN.get(name, TAUGHT)
             description = (
-                kind.description if kind is not TAUGHT
+                kind.description
+                if kind is not TAUGHT
                 else f"Fills the team's {name} template from your own messages or pasted text."
             )
             skill = await store.ensure_skill(tenant, name, kind.name, by, description)
@@ -266,18 +293,23 @@ class SkillEngine:
         skill = await store.find_skill(tenant, name)
         row = await store.latest(skill) if skill else None
         if skill is None or row is None or not row.artifact:
-            return Reply(f"There is no version of `{name}` to correct yet: `/skill learn {name}`.",
-                         ok=False)
+            return Reply(
+                f"There is no version of `{name}` to correct yet: `/skill learn {name}`.", ok=False
+            )
         if not await self.ledger.live_grant(tenant, by):
-            return Reply("Corrections become part of the skill and name you as a contributor: "
-                         "`/skill optin` first, then correct again.", ok=False)
+            return Reply(
+                "Corrections become part of the skill and name you as a contributor: "
+                "`/skill optin` first, then correct again.",
+                ok=False,
+            )
         try:
             artifact = apply(row.artifact, text, by)
         except CorrectionError as exc:
             return Reply(str(exc), ok=False)
         kind = kind_for(artifact.get("kind", ""))
-        artifact["body"] = offline_body(name, kind.name, artifact["template"],
-                                        artifact.get("description", ""))
+        artifact["body"] = offline_body(
+            name, kind.name, artifact["template"], artifact.get("description", "")
+        )
         artifact["body_source"] = "offline"
         contributors = await self._contributions(row)
         contributors.setdefault(by, 0)
@@ -330,8 +362,9 @@ class SkillEngine:
         if week:
             period = parse_iso_week(week)
             if period is None:
-                return Reply(f"`{week}` is no ISO week: write it like "
-                             f"{iso_week_label(now)}.", ok=False)
+                return Reply(
+                    f"`{week}` is no ISO week: write it like {iso_week_label(now)}.", ok=False
+                )
         else:
             period = week_bounds(now)
         label = iso_week_label(period[0])
@@ -354,8 +387,13 @@ class SkillEngine:
                 m for m in await read_people(self.observations, people) if m.thread_id == thread_id
             ]
         request = RunRequest(
-            requester=requester, live=live, now=now, input_text=input_text,
-            materials=materials, period=period, period_label=label,
+            requester=requester,
+            live=live,
+            now=now,
+            input_text=input_text,
+            materials=materials,
+            period=period,
+            period_label=label,
         )
         result = kind.run(template, request)
         await store.record_run(row)
@@ -367,15 +405,25 @@ class SkillEngine:
             f"\n— {name} v{row.number} ({row.status}); learned from "
             f"{', '.join(shown) or 'nobody who still takes part'}"
         )
-        return Reply(text + footer, ok=result.ok, personal=kind.input == "week", version=row,
-                     data=result.data)
+        return Reply(
+            text + footer,
+            ok=result.ok,
+            personal=kind.input == "week",
+            version=row,
+            data=result.data,
+        )
 
     async def _contributor_ids(self, row: SkillVersion) -> list[str]:
         return await store.contributor_ids(row)
 
     async def _model_report(
-        self, tenant: Tenant, requester: str, row: SkillVersion, template: dict,
-        live: set[str], offline: str,
+        self,
+        tenant: Tenant,
+        requester: str,
+        row: SkillVersion,
+        template: dict,
+        live: set[str],
+        offline: str,
     ) -> str:
         """Let the model write the report when the requester agreed to it; else offline."""
         if not self.model.enabled:
@@ -387,8 +435,12 @@ class SkillEngine:
         if not model_live:
             return offline
         draft, _, sources = offline.partition("\nSources: ")
-        instructions = row.artifact.get("body", "") if row.artifact.get("body_source") == "model" \
-            and set(row.artifact.get("body_authors", [])) <= model_live else ""
+        instructions = (
+            row.artifact.get("body", "")
+            if row.artifact.get("body_source") == "model"
+            and set(row.artifact.get("body_authors", [])) <= model_live
+            else ""
+        )
         written = await llm.write_report(self.model, instructions, draft)
         if written is None:
             return offline + "\n" + llm.FALLBACK_NOTE
@@ -403,8 +455,10 @@ class SkillEngine:
         for skill in skills:
             row = await store.current(skill)
             state = f"v{row.number} {row.status}" if row else "no version yet"
-            lines.append(f"• `{skill.name}` ({skill.kind}) — {state}, used "
-                         f"{await store.total_runs(skill)} times")
+            lines.append(
+                f"• `{skill.name}` ({skill.kind}) — {state}, used "
+                f"{await store.total_runs(skill)} times"
+            )
         for name in BUILTIN:
             if name not in known:
                 lines.append(f"• `{name}` (built in) — not learned yet: `/skill learn {name}`")
@@ -418,7 +472,8 @@ class SkillEngine:
             return Reply(f"There is no skill `{name}` yet. {hint} makes one.", ok=False)
         rows = await store.versions(skill)
         row = (
-            next((r for r in rows if r.number == number), None) if number
+            next((r for r in rows if r.number == number), None)
+            if number
             else (await store.current(skill) or (rows[-1] if rows else None))
         )
         if row is None:
@@ -428,8 +483,11 @@ class SkillEngine:
         live = await visible_user_ids(tenant, self.ledger, set(contributors) | authors(template))
         view = visible_template(template, live)
         kind = kind_for(row.artifact.get("kind", skill.kind))
-        shown = [f"{u} ({n} messages)" if n else f"{u} (corrections)"
-                 for u, n in sorted(contributors.items()) if u in live]
+        shown = [
+            f"{u} ({n} messages)" if n else f"{u} (corrections)"
+            for u, n in sorted(contributors.items())
+            if u in live
+        ]
         hidden = len([u for u in contributors if u not in live])
         lines = [
             f"*{name}* v{row.number} ({row.status}) — {skill.kind}"
@@ -459,12 +517,13 @@ class SkillEngine:
         skill = await store.find_skill(tenant, name)
         if skill is None:
             return Reply(f"There is no skill `{name}`.", ok=False)
-        target = await store.version(skill, number) if number else await store.latest(
-            skill, store.DRAFT
+        target = (
+            await store.version(skill, number) if number else await store.latest(skill, store.DRAFT)
         )
         if target is None or target.status == store.RETIRED:
-            return Reply(f"*{name}* has no draft to publish. `/skill learn {name}` makes one.",
-                         ok=False)
+            return Reply(
+                f"*{name}* has no draft to publish. `/skill learn {name}` makes one.", ok=False
+            )
         live_now = await store.published(skill)
         everyone = authors(target.artifact.get("template", {}))
         if live_now is not None:
@@ -484,7 +543,8 @@ class SkillEngine:
             return kind.summary(visible_template(row.artifact.get("template", {}), live))
 
         changes = [
-            line for line in difflib.unified_diff(lines(old), lines(new), lineterm="", n=0)
+            line
+            for line in difflib.unified_diff(lines(old), lines(new), lineterm="", n=0)
             if not line.startswith(("---", "+++", "@@"))
         ]
         return "\n".join(changes) or "(no changes to sections or rules)"
@@ -493,8 +553,10 @@ class SkillEngine:
         skill = await store.find_skill(tenant, name)
         row = await store.version(skill, number) if skill else None
         if skill is None or row is None or row.status == store.RETIRED:
-            return Reply(f"*{name}* v{number} can't be published (it doesn't exist or was "
-                         "retired).", ok=False)
+            return Reply(
+                f"*{name}* v{number} can't be published (it doesn't exist or was retired).",
+                ok=False,
+            )
         await store.publish(skill, row)
         return Reply(f"Published *{name}* v{number}. `/skill {name}` now runs it.", version=row)
 
@@ -505,8 +567,11 @@ class SkillEngine:
         current = await store.published(skill)
         rows = [r for r in await store.versions(skill) if r.status != store.RETIRED]
         if number is None:
-            earlier = [r for r in rows if current and r.number < current.number
-                       and r.status == store.ARCHIVED]
+            earlier = [
+                r
+                for r in rows
+                if current and r.number < current.number and r.status == store.ARCHIVED
+            ]
             target = earlier[-1] if earlier else None
         else:
             target = next((r for r in rows if r.number == number), None)
@@ -517,8 +582,7 @@ class SkillEngine:
                 ok=False,
             )
         await store.publish(skill, target)
-        return Reply(f"Rolled *{name}* back: v{target.number} is published again.",
-                     version=target)
+        return Reply(f"Rolled *{name}* back: v{target.number} is published again.", version=target)
 
     # -- Agent Skills folders ------------------------------------------------------------------
 
@@ -533,8 +597,9 @@ class SkillEngine:
         if row is None or not row.artifact:
             raise LookupError(f"{name!r} has no version to export; learn it first.")
         contributors = await store.contributor_ids(row)
-        return agentskills.export_folder(root, row.artifact, row.provenance, row.number,
-                                         row.status, contributors)
+        return agentskills.export_folder(
+            root, row.artifact, row.provenance, row.number, row.status, contributors
+        )
 
     async def import_folder(self, tenant: Tenant, folder: Path, by: str | None) -> Reply:
         """Read an Agent Skills folder into a new draft version (the skill is made if new)."""
@@ -547,5 +612,6 @@ class SkillEngine:
         contributors = {u.strip(): 0 for u in names.split(",") if u.strip()}
         row = await store.add_version(skill, found.artifact, found.provenance, contributors, by)
         origin = "another tool" if found.foreign else "Apprentice"
-        return Reply(f"Imported *{found.name}* as v{row.number} (draft), made by {origin}.",
-                     version=row)
+        return Reply(
+            f"Imported *{found.name}* as v{row.number} (draft), made by {origin}.", version=row
+        )

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from bot.consent.ledger import ConsentLedger
 from bot.observations import ObservationStore
 from bot.settings import Settings
-from bot.storage.models import Person
+from bot.storage.models import Person, SkillSchedule
 from bot.storage.vault import Vault
 from skills.engine import SkillEngine
 from skills.llm import ModelClient
 from skills.rebuild import rebuild_without
 from skills.scheduler import Publish, SkillScheduler
+
+
+@dataclass(frozen=True, slots=True)
+class HeldAbout:
+    examples: list[tuple[str, datetime, str]]  # (skill name, taught at, redacted text)
+    schedules: list[str]
 
 
 class SkillsRuntime:
@@ -23,16 +32,34 @@ class SkillsRuntime:
     ) -> None:
         self.model = ModelClient(settings)
         self.engine = SkillEngine(
-            settings=settings, ledger=ledger, observations=observations, vault=vault,
+            settings=settings,
+            ledger=ledger,
+            observations=observations,
+            vault=vault,
             model=self.model,
         )
         self.scheduler = SkillScheduler(settings)
         self._observations = observations
         self._vault = vault
 
-    async def rebuild_without(self, person: Person) -> int:
-        """Erasure: relearn what `person` fed from the others, or retire it; returns a count."""
+    async def forget(self, person: Person) -> int:
+        """Erasure: drop the person's schedules, relearn every version they fed from the
+        others (or retire it); returns how many versions were rebuilt or retired."""
+        await person.fetch_related("tenant")
+        await self.scheduler.remove(person.tenant, person.user_id, None)
         return await rebuild_without(person, self._observations, self._vault)
+
+    async def held_about(self, person: Person) -> HeldAbout:
+        """What the skills engine keeps of one person: taught examples and schedules."""
+        await person.fetch_related("tenant")
+        schedules = await SkillSchedule.filter(tenant=person.tenant, user_id=person.user_id)
+        return HeldAbout(
+            examples=await self.engine.examples_of(person),
+            schedules=[
+                f"{row.skill_name} {row.day_of_week} {row.hour:02d}:{row.minute:02d} {row.timezone}"
+                for row in schedules
+            ],
+        )
 
     async def start(self, publish: Publish) -> None:
         await self.scheduler.start(publish)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -69,3 +70,21 @@ async def test_unschedule_removes_the_row_and_the_job(
 async def test_a_badly_written_time_says_how_to_write_it(console: ConsoleClient) -> None:
     text = await dm_text(console, "alice", "/skill schedule weekly-report friday 25:00")
     assert "like `fri 17:00`" in text
+
+
+async def test_forget_removes_the_persons_schedules_and_jobs(
+    app: Application, console: ConsoleClient
+) -> None:
+    await dm_text(console, "alice", "/skill schedule weekly-report fri 17:00")
+    row = await SkillSchedule.get(user_id="alice")
+    await dm_text(console, "alice", "/skill forget")
+    assert not await SkillSchedule.exists(user_id="alice")
+    assert SkillScheduler.job_id(row.id) not in app.services.skills.scheduler.job_ids()
+
+
+async def test_mydata_lists_the_persons_schedules(console: ConsoleClient) -> None:
+    await dm_text(console, "alice", "/skill schedule weekly-report fri 17:00")
+    replies = await console.say("alice", "dm:alice", "/skill mydata")
+    assert "your schedules: weekly-report fri 17:00 UTC" in replies[0]["text"]
+    export = json.loads(replies[0]["attachment"]["content"])
+    assert export["schedules"] == ["weekly-report fri 17:00 UTC"]

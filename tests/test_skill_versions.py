@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.settings import Settings
@@ -90,3 +92,12 @@ async def test_taught_examples_become_a_template_skill(console: ConsoleClient) -
 async def test_teaching_needs_consent(console: ConsoleClient) -> None:
     text = await dm_text(console, "carol", "/skill teach release-digest\n" + EXAMPLE)
     assert "`/skill optin` first" in text
+
+
+async def test_mydata_exports_the_examples_a_person_taught(console: ConsoleClient) -> None:
+    await dm_text(console, "alice", "/skill teach release-digest\n" + EXAMPLE)
+    replies = await console.say("alice", "dm:alice", "/skill mydata")
+    assert "examples you taught: release-digest (1)" in replies[0]["text"]
+    export = json.loads(replies[0]["attachment"]["content"])
+    assert export["taught_examples"][0]["skill"] == "release-digest"
+    assert "Shipped" in export["taught_examples"][0]["text"]

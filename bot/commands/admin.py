@@ -128,7 +128,7 @@ async def revoke(ctx: Context, args: Args) -> None:
         target,
         ledger=services.ledger,
         observations=services.observations,
-        rebuild_skills=services.skills.rebuild_without if services.skills else None,
+        forget_in_skills=services.skills.forget if services.skills else None,
         mechanism=Mechanism("admin:revoke", ctx.event.id),
         by_admin=ctx.user_id,
     )

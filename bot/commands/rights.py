@@ -29,6 +29,9 @@ async def mydata(ctx: Context, args: Args) -> None:
     live = [
         p.value for p in Purpose if await services.ledger.live_grant(ctx.tenant, ctx.user_id, p)
     ]
+    held = await services.skills.held_about(person) if person and services.skills else None
+    examples = held.examples if held else []
+    schedules = held.schedules if held else []
 
     lines = ["*What Apprentice holds about you*"]
     lines.append(f"• consent in force: {', '.join(live) or 'none'}")
@@ -47,6 +50,11 @@ async def mydata(ctx: Context, args: Args) -> None:
         lines.extend(f"    {name} v{number} (used {runs} times)" for name, number, runs in skills)
     else:
         lines.append("• skills that learned from you: none")
+    if examples:
+        taught = Counter(name for name, _, _ in examples)
+        lines.append("• examples you taught: " + ", ".join(f"{n} ({c})" for n, c in taught.items()))
+    if schedules:
+        lines.append("• your schedules: " + "; ".join(schedules))
     lines.append(f"• consent records: {len(history)} (grants, refusals and withdrawals)")
     lines.append("mydata.json (with this message) holds all of it. `/skill forget` erases it.")
 
@@ -79,6 +87,11 @@ async def mydata(ctx: Context, args: Args) -> None:
             for o in observations
         ],
         "skills": [{"name": n, "version": v, "runs": r} for n, v, r in skills],
+        "taught_examples": [
+            {"skill": name, "taught_at": at.isoformat(), "text": text}
+            for name, at, text in examples
+        ],
+        "schedules": schedules,
     }
     await ctx.dm(
         "\n".join(lines),
@@ -98,7 +111,7 @@ async def forget(ctx: Context, args: Args) -> None:
         ctx.user_id,
         ledger=services.ledger,
         observations=services.observations,
-        rebuild_skills=services.skills.rebuild_without if services.skills else None,
+        forget_in_skills=services.skills.forget if services.skills else None,
         mechanism=mechanism,
     )
     await services.audit.record(

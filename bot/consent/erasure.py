@@ -45,7 +45,7 @@ async def erase_person(
     ledger: ConsentLedger,
     observations: ObservationStore,
     mechanism: Mechanism,
-    rebuild_skills: Callable[[Person], Awaitable[int]] | None = None,
+    forget_in_skills: Callable[[Person], Awaitable[int]] | None = None,
     by_admin: str | None = None,
 ) -> Receipt:
     """Everything held about one person, gone in one transaction."""
@@ -58,8 +58,8 @@ async def erase_person(
         deleted = rebuilt = 0
         if person is not None:
             deleted = await Observation.filter(person=person).count()
-            if rebuild_skills is not None:  # no skill may keep the person's words
-                rebuilt = await rebuild_skills(person)
+            if forget_in_skills is not None:  # no skill may keep the person's words
+                rebuilt = await forget_in_skills(person)
             await person.delete()  # cascades to observations, examples, contributions; key gone
             observations.forget_key(person.id)
     if person is not None:
