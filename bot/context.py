@@ -43,6 +43,12 @@ class Context:
     def in_dm(self) -> bool:
         return self.event.conversation.kind is ConversationKind.DM
 
+    async def audit(self, action: str, subject: str | None = None, **detail: object) -> None:
+        """Record what the acting person did (content-free: ids, counts, names of things)."""
+        await self.services.audit.record(
+            self.event.platform, self.event.tenant, action, self.user_id, subject, **detail
+        )
+
     async def reply(self, text: str, buttons: tuple[Button, ...] = ()) -> SentRef | None:
         """Answer where the command was given (in its thread, if any)."""
         conversation = self.event.conversation

@@ -109,11 +109,8 @@ class Pipeline:
         route, args, owner = self._router.resolve(command.name, Args(command.args, command.raw))
         needs_admin = route.admin if route else owner is not self._router
         if needs_admin and not ctx.is_admin:
-            await self._services.audit.record(
-                ctx.event.platform,
-                ctx.event.tenant,
+            await ctx.audit(
                 "admin.refused",
-                ctx.user_id,
                 command=route.name if route else owner.name,
             )
             await ctx.reply(

@@ -73,9 +73,7 @@ async def observe(ctx: Context, args: Args) -> None:
     channel, _ = await directory.observe(ctx.tenant, channel_id, name, ctx.user_id)
     channel.notice_message_id = sent.message_id
     await channel.save(update_fields=["notice_message_id"])
-    await ctx.services.audit.record(
-        ctx.event.platform, ctx.event.tenant, "channel.observe", ctx.user_id, channel=channel_id
-    )
+    await ctx.audit("channel.observe", channel=channel_id)
     await ctx.reply(
         f"#{name} is now observed; I posted a notice there. People still opt in themselves."
     )
@@ -98,11 +96,8 @@ async def unobserve(ctx: Context, args: Args) -> None:
         await ctx.reply(f"#{ref} is not observed, so there is nothing to stop.")
         return
     await ctx.post(channel.channel_id, f"Apprentice no longer observes #{channel.name}.")
-    await ctx.services.audit.record(
-        ctx.event.platform,
-        ctx.event.tenant,
+    await ctx.audit(
         "channel.unobserve",
-        ctx.user_id,
         channel=channel.channel_id,
     )
     await ctx.reply(
@@ -132,11 +127,8 @@ async def revoke(ctx: Context, args: Args) -> None:
         mechanism=Mechanism("admin:revoke", ctx.event.id),
         by_admin=ctx.user_id,
     )
-    await services.audit.record(
-        ctx.event.platform,
-        ctx.event.tenant,
+    await ctx.audit(
         "person.revoked_by_admin",
-        ctx.user_id,
         target,
         receipt=receipt.id,
         observations=receipt.observations_deleted,

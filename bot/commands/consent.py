@@ -107,11 +107,8 @@ async def optout(ctx: Context, args: Args) -> None:
     if withdrawn is None:
         await ctx.dm("You had not agreed to that, so there was nothing to stop.")
         return
-    await ctx.services.audit.record(
-        ctx.event.platform,
-        ctx.event.tenant,
+    await ctx.audit(
         "consent.withdraw",
-        ctx.user_id,
         purpose=purpose.value,
         mechanism=mechanism.kind,
     )
@@ -163,11 +160,8 @@ async def agree(ctx: Context, action: Action) -> None:
     mechanism = Mechanism(f"{action.via}:{AGREE}", ctx.event.id)
     await ctx.services.people.ensure(ctx.tenant, ctx.event.actor)
     await ctx.services.ledger.grant(ctx.tenant, ctx.user_id, shown, mechanism, channels)
-    await ctx.services.audit.record(
-        ctx.event.platform,
-        ctx.event.tenant,
+    await ctx.audit(
         "consent.grant",
-        ctx.user_id,
         purpose=purpose.value,
         notice_version=shown.version,
         mechanism=mechanism.kind,
@@ -197,11 +191,8 @@ async def decline(ctx: Context, action: Action) -> None:
     shown = notice_for(ctx, purpose, choice.language)
     mechanism = Mechanism(f"{action.via}:{DECLINE}", ctx.event.id)
     await ctx.services.ledger.decline(ctx.tenant, ctx.user_id, shown, mechanism)
-    await ctx.services.audit.record(
-        ctx.event.platform,
-        ctx.event.tenant,
+    await ctx.audit(
         "consent.decline",
-        ctx.user_id,
         purpose=purpose.value,
         notice_version=shown.version,
     )

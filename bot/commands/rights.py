@@ -114,11 +114,8 @@ async def forget(ctx: Context, args: Args) -> None:
         forget_in_skills=services.skills.forget if services.skills else None,
         mechanism=mechanism,
     )
-    await services.audit.record(
-        ctx.event.platform,
-        ctx.event.tenant,
+    await ctx.audit(
         "person.erased",
-        ctx.user_id,
         ctx.user_id,
         receipt=receipt.id,
         observations=receipt.observations_deleted,

@@ -26,8 +26,12 @@ def engine(ctx: Context) -> SkillEngine:
     if runtime is not None:
         return runtime.engine
     services = ctx.services  # e.g. a test that builds Services by hand
-    return SkillEngine(settings=services.settings, ledger=services.ledger,
-                       observations=services.observations, vault=services.vault)
+    return SkillEngine(
+        settings=services.settings,
+        ledger=services.ledger,
+        observations=services.observations,
+        vault=services.vault,
+    )
 
 
 async def answer(ctx: Context, reply: Reply) -> None:
@@ -60,7 +64,11 @@ async def run_skill(ctx: Context, args: Args) -> None:
     elif words and _WEEK.match(words[0]):
         week, text = words[0], rest.rest().raw
     reply = await engine(ctx).run(
-        ctx.tenant, name, ctx.user_id, input_text=text, week=week,
+        ctx.tenant,
+        name,
+        ctx.user_id,
+        input_text=text,
+        week=week,
         thread_id=ctx.event.conversation.thread_id,
     )
     if reply is None:
@@ -77,8 +85,11 @@ async def list_skills(ctx: Context, args: Args) -> None:
     await answer(ctx, await engine(ctx).list_skills(ctx.tenant))
 
 
-@router.command("show", summary="what a skill learned: sections, rules, contributors, runs",
-                usage="show NAME [version]")
+@router.command(
+    "show",
+    summary="what a skill learned: sections, rules, contributors, runs",
+    usage="show NAME [version]",
+)
 async def show(ctx: Context, args: Args) -> None:
     name = await _name(ctx, args, "show NAME")
     if name:
@@ -86,8 +97,11 @@ async def show(ctx: Context, args: Args) -> None:
         await answer(ctx, await engine(ctx).show(ctx.tenant, name, number))
 
 
-@router.command("learn", summary="learn a new draft of a skill from consented messages",
-                usage="learn NAME [#channel…]")
+@router.command(
+    "learn",
+    summary="learn a new draft of a skill from consented messages",
+    usage="learn NAME [#channel…]",
+)
 async def learn(ctx: Context, args: Args) -> None:
     name = await _name(ctx, args, "learn NAME [#channel…]")
     if name:
@@ -95,21 +109,24 @@ async def learn(ctx: Context, args: Args) -> None:
         await answer(ctx, await engine(ctx).learn(ctx.tenant, name, ctx.user_id, channels))
 
 
-@router.command("teach", summary="mark the pasted text as an example for a skill",
-                usage="teach NAME <example>")
+@router.command(
+    "teach", summary="mark the pasted text as an example for a skill", usage="teach NAME <example>"
+)
 async def teach(ctx: Context, args: Args) -> None:
     name = await _name(ctx, args, "teach NAME followed by an example")
     if name:
         await answer(ctx, await engine(ctx).teach(ctx.tenant, name, ctx.user_id, args.rest().raw))
 
 
-@router.command("correct", summary="correct a skill in words; makes a new draft",
-                usage="correct NAME <correction>")
+@router.command(
+    "correct",
+    summary="correct a skill in words; makes a new draft",
+    usage="correct NAME <correction>",
+)
 async def correct(ctx: Context, args: Args) -> None:
     name = await _name(ctx, args, 'correct NAME rename "Old" to "New"')
     if name:
-        await answer(ctx, await engine(ctx).correct(ctx.tenant, name, ctx.user_id,
-                                                    args.rest().raw))
+        await answer(ctx, await engine(ctx).correct(ctx.tenant, name, ctx.user_id, args.rest().raw))
 
 
 def _number(word: str) -> int | None:
@@ -120,13 +137,17 @@ def _number(word: str) -> int | None:
 async def _may_manage(ctx: Context, name: str) -> bool:
     if await engine(ctx).may_manage(ctx.tenant, name, ctx.user_id, ctx.is_admin):
         return True
-    await ctx.reply(f"Only the owner of *{name}* or an admin can do that. `/skill show {name}` "
-                    "names the owner.")
+    await ctx.reply(
+        f"Only the owner of *{name}* or an admin can do that. `/skill show {name}` names the owner."
+    )
     return False
 
 
-@router.command("publish", summary="see the diff, then publish a draft (owner or admin)",
-                usage="publish NAME [version]")
+@router.command(
+    "publish",
+    summary="see the diff, then publish a draft (owner or admin)",
+    usage="publish NAME [version]",
+)
 async def publish(ctx: Context, args: Args) -> None:
     name = await _name(ctx, args, "publish NAME")
     if not name or not await _may_manage(ctx, name):
@@ -141,8 +162,10 @@ async def publish(ctx: Context, args: Args) -> None:
         await answer(ctx, await engine(ctx).publish(ctx.tenant, name, preview.version.number))
         return
     value = json.dumps({"s": name, "v": preview.version.number})
-    buttons = (Button(f"Publish v{preview.version.number}", PUBLISH, value, ButtonStyle.PRIMARY),
-               Button("Not now", CANCEL, value))
+    buttons = (
+        Button(f"Publish v{preview.version.number}", PUBLISH, value, ButtonStyle.PRIMARY),
+        Button("Not now", CANCEL, value),
+    )
     await ctx.dm(preview.text, buttons)
     if not ctx.in_dm:
         await ctx.reply("I've sent you the changes to review in your direct messages.")
@@ -167,8 +190,11 @@ async def publish_cancelled(ctx: Context, action: Action) -> None:
     await ctx.dm("Not published. The draft stays as it is.", replace_ref=action.message_ref)
 
 
-@router.command("rollback", summary="publish an earlier version again (owner or admin)",
-                usage="rollback NAME [version]")
+@router.command(
+    "rollback",
+    summary="publish an earlier version again (owner or admin)",
+    usage="rollback NAME [version]",
+)
 async def rollback(ctx: Context, args: Args) -> None:
     name = await _name(ctx, args, "rollback NAME [version]")
     if name and await _may_manage(ctx, name):
@@ -176,35 +202,46 @@ async def rollback(ctx: Context, args: Args) -> None:
         await answer(ctx, await engine(ctx).rollback(ctx.tenant, name, number))
 
 
-@router.command("schedule", summary="get a skill's draft in your DMs every week",
-                usage="schedule NAME fri 17:00")
+@router.command(
+    "schedule",
+    summary="get a skill's draft in your DMs every week",
+    usage="schedule NAME fri 17:00",
+)
 async def schedule(ctx: Context, args: Args) -> None:
     runtime = ctx.services.skills
     if len(args.words) < 3 or runtime is None:
-        await ctx.reply("Use `/skill schedule NAME DAY HH:MM`, e.g. "
-                        "`/skill schedule weekly-report fri 17:00`.")
+        await ctx.reply(
+            "Use `/skill schedule NAME DAY HH:MM`, e.g. `/skill schedule weekly-report fri 17:00`."
+        )
         return
     name = args.first()
     if await engine(ctx).run_preflight(ctx.tenant, name) is False:
         await ctx.reply(f"There is no skill `{name}` to schedule. `/skill list` shows them.")
         return
     try:
-        row = await runtime.scheduler.add(ctx.tenant, ctx.user_id, name, args.words[1],
-                                          args.words[2])
+        row = await runtime.scheduler.add(
+            ctx.tenant, ctx.user_id, name, args.words[1], args.words[2]
+        )
     except ScheduleError as exc:
         await ctx.reply(str(exc))
         return
     upcoming = runtime.scheduler.next_run(row)
     when = f" The next one is {upcoming:%a %d %b %H:%M} ({row.timezone})." if upcoming else ""
-    await ctx.reply(f"Scheduled: I'll DM you *{name}* every {args.words[1]} at "
-                    f"{row.hour:02d}:{row.minute:02d} {row.timezone}.{when} "
-                    f"`/skill unschedule {name}` stops it.")
+    await ctx.reply(
+        f"Scheduled: I'll DM you *{name}* every {args.words[1]} at "
+        f"{row.hour:02d}:{row.minute:02d} {row.timezone}.{when} "
+        f"`/skill unschedule {name}` stops it."
+    )
 
 
 @router.command("unschedule", summary="stop a scheduled skill", usage="unschedule [NAME]")
 async def unschedule(ctx: Context, args: Args) -> None:
     runtime = ctx.services.skills
-    removed = await runtime.scheduler.remove(ctx.tenant, ctx.user_id, args.first() or None) \
-        if runtime else 0
-    await ctx.reply(f"Stopped {removed} scheduled run(s)." if removed
-                    else "You have nothing scheduled.")
+    removed = (
+        await runtime.scheduler.remove(ctx.tenant, ctx.user_id, args.first() or None)
+        if runtime
+        else 0
+    )
+    await ctx.reply(
+        f"Stopped {removed} scheduled run(s)." if removed else "You have nothing scheduled."
+    )
