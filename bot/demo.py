@@ -52,19 +52,38 @@ _WEEK = [
         "bob",
         "Review on PR #{pr3}: add a test for the error path, the happy path alone is not enough.",
     ),
-    (2, 11, "bob", "Standup notes {date}\nYesterday: drafted the billing v2 migration plan.\n"
-     "Today: currency conversion service, rate caching.\nBlockers: none."),
+    (
+        2,
+        11,
+        "bob",
+        "Standup notes {date}\nYesterday: drafted the billing v2 migration plan.\n"
+        "Today: currency conversion service, rate caching.\nBlockers: none.",
+    ),
     (2, 12, "carol", "carol-private-musing: the espresso machine on floor 3 is broken again"),
-    (3, 9, "dave", "Standup notes {date}\nYesterday: fixed the flaky staging deploy job.\n"
-     "Today: alerting for queue lag.\nBlockers: need access to the prod metrics dashboard."),
-    (3, 11, "dave", "Incident review {date}\nSummary: payment queue lag for 20 minutes.\n"
-     "Decision: alert when queue lag passes 5 minutes.\n"
-     "Action: dave to write the payment queue runbook by next Friday.\n"
-     "Action: check the retry settings of the consumer.\n"
-     "Question: should staging page the on-call too?"),
+    (
+        3,
+        9,
+        "dave",
+        "Standup notes {date}\nYesterday: fixed the flaky staging deploy job.\n"
+        "Today: alerting for queue lag.\nBlockers: need access to the prod metrics dashboard.",
+    ),
+    (
+        3,
+        11,
+        "dave",
+        "Incident review {date}\nSummary: payment queue lag for 20 minutes.\n"
+        "Decision: alert when queue lag passes 5 minutes.\n"
+        "Action: dave to write the payment queue runbook by next Friday.\n"
+        "Action: check the retry settings of the consumer.\n"
+        "Question: should staging page the on-call too?",
+    ),
     (3, 14, "carol", "Lunch order is in, reply with your choice by noon."),
-    (3, 15, "alice",
-     "Shipped the invoice CSV export to production, customers can download it now."),
+    (
+        3,
+        15,
+        "alice",
+        "Shipped the invoice CSV export to production, customers can download it now.",
+    ),
     (3, 17, "dave", "Heads-up: deploy of billing-api to staging is done, smoke tests green."),
     (
         4,
@@ -137,7 +156,9 @@ async def seed_demo(console: ConsoleAdapter, services: Services) -> None:
     log.info("demo.seeded", messages=count, consenting=len(CONSENTING))
     # The team lead learns and publishes the three skills, as a real workspace would.
     for skill in ("weekly-report", "code-review", "meeting-memo"):
-        await console.post(PostedMessage(user=admin, channel=f"dm:{admin}",
-                                         text=f"/skill learn {skill}"))
-        await console.post(PostedMessage(user=admin, channel=f"dm:{admin}",
-                                         text=f"/skill publish {skill} yes"))
+        await console.post(
+            PostedMessage(user=admin, channel=f"dm:{admin}", text=f"/skill learn {skill}")
+        )
+        await console.post(
+            PostedMessage(user=admin, channel=f"dm:{admin}", text=f"/skill publish {skill} yes")
+        )
