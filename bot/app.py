@@ -26,6 +26,7 @@ from bot.settings import Settings
 from bot.storage.database import close_database, open_database
 from bot.storage.models import Tenant
 from bot.storage.vault import Vault, load_master_key
+from bot.web.admin import add_admin_routes
 from skills.runtime import SkillsRuntime
 
 log = structlog.get_logger(__name__)
@@ -34,6 +35,9 @@ RETENTION_SWEEP_SECONDS = 3600
 
 
 class Application:
+    """Everything the bot runs. Call start() and stop() from the same task: tortoise keeps
+    its connections in the task's context, and a stop from another task leaves them open."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.console: ConsoleAdapter | None = None
@@ -130,6 +134,7 @@ class Application:
             self.adapters.append(build(self.settings, self.web_app))
 
     async def _serve_web(self) -> None:
+        add_admin_routes(self.web_app, self)  # read-only admin pages under /admin
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web_host, self.settings.web_port)

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     )
     web_host: str = Field("127.0.0.1", validation_alias=_env("APPRENTICE_WEB_HOST", "web_host"))
     web_port: int = Field(8765, validation_alias=_env("APPRENTICE_WEB_PORT", "web_port"))
+    # Unset: the admin pages (/admin) answer only on loopback. They show who consented.
+    admin_token: SecretStr | None = Field(
+        None, validation_alias=_env("APPRENTICE_ADMIN_TOKEN", "admin_token")
+    )
     admins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["console:admin"],
         validation_alias=_env("APPRENTICE_ADMINS", "admins"),

@@ -1,0 +1,1 @@
+"""The bot's own web pages (the admin pages); the console's pages live in adapters/console."""
