@@ -25,8 +25,10 @@ def name_problems(name: str) -> list[str]:
     if not 1 <= len(name) <= 64:
         problems.append("name must be 1 to 64 characters")
     if not NAME.match(name):
-        problems.append("name may hold only lowercase letters, digits and single hyphens, "
-                        "not at the start or end")
+        problems.append(
+            "name may hold only lowercase letters, digits and single hyphens, "
+            "not at the start or end"
+        )
     return problems
 
 
@@ -68,7 +70,11 @@ def render_template(template: dict) -> str:
 
 
 def export_folder(
-    root: Path, artifact: dict, provenance: dict, version: int, status: str,
+    root: Path,
+    artifact: dict,
+    provenance: dict,
+    version: int,
+    status: str,
     contributors: list[str],
 ) -> Path:
     """Write `root/NAME/` and return it."""
@@ -78,8 +84,9 @@ def export_folder(
     folder = root / name
     (folder / "assets").mkdir(parents=True, exist_ok=True)
     description = (artifact.get("description") or f"The {name} skill.").strip()
-    description = description[: MAX_DESCRIPTION - 1] if len(description) >= MAX_DESCRIPTION \
-        else description
+    description = (
+        description[: MAX_DESCRIPTION - 1] if len(description) >= MAX_DESCRIPTION else description
+    )
     template = artifact.get("template", {})
     metadata = {
         "version": str(version),
@@ -99,21 +106,36 @@ def export_folder(
     if template.get("rules"):
         (folder / "references").mkdir(exist_ok=True)
         (folder / "references" / "rules.md").write_text(
-            "# Rules\n\n" + "\n".join(
+            "# Rules\n\n"
+            + "\n".join(
                 f"- **{r['id']}**: {r['text']}"
-                + (f" (applies to: {', '.join(p['what'] for p in r['patterns'])})"
-                   if r.get("patterns") else "")
+                + (
+                    f" (applies to: {', '.join(p['what'] for p in r['patterns'])})"
+                    if r.get("patterns")
+                    else ""
+                )
                 for r in template["rules"]
-            ) + "\n", "utf-8")
+            )
+            + "\n",
+            "utf-8",
+        )
     if template.get("types"):
         (folder / "references").mkdir(exist_ok=True)
         (folder / "references" / "meeting-types.md").write_text(
-            "# Meeting types\n\n" + "\n".join(
-                f"- **{t['name']}**: {', '.join(t['fields'])}" for t in template["types"]
-            ) + "\n", "utf-8")
+            "# Meeting types\n\n"
+            + "\n".join(f"- **{t['name']}**: {', '.join(t['fields'])}" for t in template["types"])
+            + "\n",
+            "utf-8",
+        )
     (folder / "assets" / ARTIFACT_FILE).write_text(
-        json.dumps({"artifact": artifact, "provenance": provenance, "version": version},
-                   ensure_ascii=False, indent=2, sort_keys=True), "utf-8")
+        json.dumps(
+            {"artifact": artifact, "provenance": provenance, "version": version},
+            ensure_ascii=False,
+            indent=2,
+            sort_keys=True,
+        ),
+        "utf-8",
+    )
     return folder
 
 
@@ -141,8 +163,14 @@ def import_folder(folder: Path) -> Imported:
         saved = json.loads(own.read_text("utf-8"))
         artifact = saved["artifact"]
         if artifact.get("name") == name:
-            return Imported(name, description, artifact, saved.get("provenance", {}),
-                            str(metadata.get("status", "draft")), foreign=False)
+            return Imported(
+                name,
+                description,
+                artifact,
+                saved.get("provenance", {}),
+                str(metadata.get("status", "draft")),
+                foreign=False,
+            )
     template: dict = {}
     for path in sorted((folder / "assets").glob("*.md")) if (folder / "assets").is_dir() else []:
         post = parse_structured(path.read_text("utf-8"))
@@ -151,15 +179,30 @@ def import_folder(folder: Path) -> Imported:
                 "title": post.title,
                 "heading_style": post.sections[0].heading.style,
                 "bullet": post.sections[0].bullet,
-                "sections": [{"heading": s.heading.text, "class": None, "usual_items": 1,
-                              "usual_words": 5, "keywords": {}, "authors": []}
-                             for s in post.sections],
+                "sections": [
+                    {
+                        "heading": s.heading.text,
+                        "class": None,
+                        "usual_items": 1,
+                        "usual_words": 5,
+                        "keywords": {},
+                        "authors": [],
+                    }
+                    for s in post.sections
+                ],
             }
             break
     artifact = {
-        "format": 1, "name": name, "kind": "template", "description": description,
+        "format": 1,
+        "name": name,
+        "kind": "template",
+        "description": description,
         "template": {**template, "instructions": body.strip()},
-        "body": body, "body_source": "imported", "channels": [], "corrections": [],
+        "body": body,
+        "body_source": "imported",
+        "channels": [],
+        "corrections": [],
     }
-    return Imported(name, description, artifact, {"imported_from": "agent-skills"}, "draft",
-                    foreign=True)
+    return Imported(
+        name, description, artifact, {"imported_from": "agent-skills"}, "draft", foreign=True
+    )

@@ -32,9 +32,14 @@ def offline_body(name: str, kind: str, template: dict, description: str) -> str:
             "The template is in [assets/template.md](assets/template.md).",
         ]
     if template.get("rules"):
-        lines += ["## Rules", "", "Check the code against each rule in "
-                  "[references/rules.md](references/rules.md); for each broken rule quote the "
-                  "line and the rule's wording.", ""]
+        lines += [
+            "## Rules",
+            "",
+            "Check the code against each rule in "
+            "[references/rules.md](references/rules.md); for each broken rule quote the "
+            "line and the rule's wording.",
+            "",
+        ]
         lines += [f"- {r['text']}" for r in template["rules"]]
     if template.get("types"):
         lines += ["## Meeting types", ""]

@@ -10,8 +10,9 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="Learned skills: list, show, learn, run, export, import.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Learned skills: list, show, learn, run, export, import.", no_args_is_help=True
+)
 out = Console(highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
@@ -37,8 +38,12 @@ def _with_engine(work: Callable[..., Awaitable[T]]) -> T:
     async def go() -> T:
         vault = Vault(load_master_key(settings))
         await open_database(settings)
-        engine = SkillEngine(settings=settings, ledger=ConsentLedger(),
-                             observations=ObservationStore(vault), vault=vault)
+        engine = SkillEngine(
+            settings=settings,
+            ledger=ConsentLedger(),
+            observations=ObservationStore(vault),
+            vault=vault,
+        )
         try:
             return await work(engine)
         finally:
@@ -61,8 +66,10 @@ async def _tenant(workspace: str | None):  # noqa: ANN202
     if len(tenants) == 1:
         return tenants[0]
     if not tenants:
-        out.print("[red]No such workspace yet.[/red] Start the bot once (`apprentice run`) or "
-                  "check --workspace.")
+        out.print(
+            "[red]No such workspace yet.[/red] Start the bot once (`apprentice run`) or "
+            "check --workspace."
+        )
     else:
         names = ", ".join(f"{t.platform}:{t.external_id}" for t in tenants)
         out.print(f"[red]Several workspaces: {names}.[/red] Pick one with --workspace.")
@@ -78,6 +85,7 @@ def _print(text: str, ok: bool = True) -> None:
 @app.command("list")
 def list_skills(workspace: str = typer.Option(None, help=WORKSPACE_HELP)) -> None:
     """The skills of a workspace and how often they were used."""
+
     async def work(engine):  # noqa: ANN001, ANN202
         return await engine.list_skills(await _tenant(workspace))
 
@@ -86,9 +94,13 @@ def list_skills(workspace: str = typer.Option(None, help=WORKSPACE_HELP)) -> Non
 
 
 @app.command("show")
-def show(name: str, version: int = typer.Option(None, help="a version number"),
-         workspace: str = typer.Option(None, help=WORKSPACE_HELP)) -> None:
+def show(
+    name: str,
+    version: int = typer.Option(None, help="a version number"),
+    workspace: str = typer.Option(None, help=WORKSPACE_HELP),
+) -> None:
     """Sections, rules, contributors and runs of a skill."""
+
     async def work(engine):  # noqa: ANN001, ANN202
         return await engine.show(await _tenant(workspace), name, version)
 
@@ -103,9 +115,11 @@ def learn(
     workspace: Annotated[str | None, typer.Option(help=WORKSPACE_HELP)] = None,
 ) -> None:
     """Learn a new draft version from consented observations."""
+
     async def work(engine):  # noqa: ANN001, ANN202
-        return await engine.learn(await _tenant(workspace), name, None,
-                                  set(channel) if channel else None)
+        return await engine.learn(
+            await _tenant(workspace), name, None, set(channel) if channel else None
+        )
 
     reply = _with_engine(work)
     _print(reply.text, reply.ok)
@@ -120,8 +134,9 @@ def run(
     ] = None,
     input_file: Annotated[
         Path | None,
-        typer.Option("--input", exists=True, dir_okay=False,
-                     help="a file with the code or notes to work on"),
+        typer.Option(
+            "--input", exists=True, dir_okay=False, help="a file with the code or notes to work on"
+        ),
     ] = None,
     workspace: Annotated[str | None, typer.Option(help=WORKSPACE_HELP)] = None,
 ) -> None:
@@ -144,10 +159,14 @@ def run(
 
 
 @app.command("export")
-def export(name: str, directory: Path,
-           version: int = typer.Option(None, help="a version number (default: what runs)"),
-           workspace: str = typer.Option(None, help=WORKSPACE_HELP)) -> None:
+def export(
+    name: str,
+    directory: Path,
+    version: int = typer.Option(None, help="a version number (default: what runs)"),
+    workspace: str = typer.Option(None, help=WORKSPACE_HELP),
+) -> None:
     """Write the skill as an Agent Skills folder DIRECTORY/NAME/."""
+
     async def work(engine):  # noqa: ANN001, ANN202
         try:
             return await engine.export(await _tenant(workspace), name, directory, version)
@@ -164,6 +183,7 @@ def import_(
     workspace: Annotated[str | None, typer.Option(help=WORKSPACE_HELP)] = None,
 ) -> None:
     """Read an Agent Skills folder (from Apprentice or another tool) as a new draft."""
+
     async def work(engine):  # noqa: ANN001, ANN202
         try:
             return await engine.import_folder(await _tenant(workspace), directory, None)

@@ -93,8 +93,14 @@ def _analyse(m: Material, body: str) -> _Comment:
         if match:
             avoid = _bare(match.group("avoid")).lower()
             prefer = _bare(match.group("prefer") or "")
-            return _Comment(m, body, f"avoid:{avoid.removesuffix('()')}", avoid, prefer,
-                            match.group("scope") or "")
+            return _Comment(
+                m,
+                body,
+                f"avoid:{avoid.removesuffix('()')}",
+                avoid,
+                prefer,
+                match.group("scope") or "",
+            )
     match = _AVOID.search(body)
     if match:
         avoid = _bare(match.group("avoid")).lower()
@@ -116,8 +122,11 @@ def _patterns(comments: list[_Comment]) -> list[dict]:
         if c.key.startswith("require:"):
             subject = c.prefer.removesuffix("()")
             regex = rf"\b{re.escape(subject)}\b(\.\w+)?\s*\("
-            found[regex] = {"regex": regex, "unless_line": rf"\b{re.escape(c.scope)}\b",
-                            "what": f"{subject} without {c.scope}"}
+            found[regex] = {
+                "regex": regex,
+                "unless_line": rf"\b{re.escape(c.scope)}\b",
+                "what": f"{subject} without {c.scope}",
+            }
         if c.key.startswith("test:") and "error" in c.key:
             found["error-path"] = {
                 "regex": r"^\s*(raise\b|except\b)",
@@ -231,8 +240,9 @@ class CodeReview:
         else:
             out = [f"*Code review* — {len(findings)} team rule(s) broken:"]
             for n, (rule, hits) in enumerate(findings, 1):
-                out.append(f"{n}. “{quote(rule, request.live)}” (from {rule['comments']} "
-                           "review comments)")
+                out.append(
+                    f"{n}. “{quote(rule, request.live)}” (from {rule['comments']} review comments)"
+                )
                 out.extend(f"    line {number}: `{line.strip()}`" for number, line in hits[:5])
             text = "\n".join(out)
         if unchecked:
@@ -260,8 +270,7 @@ class CodeReview:
 
 def visible_rules(template: dict, live: set[str]) -> list[dict]:
     return [
-        r for r in template.get("rules", [])
-        if not r.get("authors") or set(r["authors"]) & live
+        r for r in template.get("rules", []) if not r.get("authors") or set(r["authors"]) & live
     ]
 
 

@@ -1,9 +1,9 @@
 """`/skill correct NAME …`: small edits people make in chat, replayed on every relearn.
 
-    rename "In progress" to "Doing"        remove "Next week"
-    move "Blockers" before "Done"           add section "Risks" [after "Blockers"]
-    add rule "no bare except, catch what you expect" [avoid "except:"]
-    remove rule r2                          description Drafts the team's weekly report
+rename "In progress" to "Doing"        remove "Next week"
+move "Blockers" before "Done"           add section "Risks" [after "Blockers"]
+add rule "no bare except, catch what you expect" [avoid "except:"]
+remove rule r2                          description Drafts the team's weekly report
 """
 
 from __future__ import annotations
@@ -14,17 +14,26 @@ import re
 from skills.text import heading_key
 
 _Q = r"[\"“”']?(?P<{0}>[^\"“”']+?)[\"“”']?"
-_RENAME = re.compile(r"^rename (?:section )?" + _Q.format("old") + r" to " + _Q.format("new") + "$",
-                     re.I)
+_RENAME = re.compile(
+    r"^rename (?:section )?" + _Q.format("old") + r" to " + _Q.format("new") + "$", re.I
+)
 _REMOVE_RULE = re.compile(r"^(?:remove|drop) rule (?P<id>r\d+)$", re.I)
 _REMOVE = re.compile(r"^(?:remove|drop) (?:section )?" + _Q.format("name") + "$", re.I)
 _MOVE = re.compile(
-    r"^move (?:section )?" + _Q.format("name") + r" (?P<where>before|after) " + _Q.format("other")
-    + "$", re.I
+    r"^move (?:section )?"
+    + _Q.format("name")
+    + r" (?P<where>before|after) "
+    + _Q.format("other")
+    + "$",
+    re.I,
 )
 _ADD_SECTION = re.compile(
-    r"^add section " + _Q.format("name") + r"(?: (?P<where>before|after) " + _Q.format("other")
-    + ")?$", re.I
+    r"^add section "
+    + _Q.format("name")
+    + r"(?: (?P<where>before|after) "
+    + _Q.format("other")
+    + ")?$",
+    re.I,
 )
 _ADD_RULE = re.compile(
     r"^add rule [\"“](?P<text>[^\"”]+)[\"”](?: avoid [\"“]?(?P<avoid>[^\"”]+?)[\"”]?)?$", re.I
@@ -32,9 +41,9 @@ _ADD_RULE = re.compile(
 _DESCRIPTION = re.compile(r"^description (?P<text>.{3,1000})$", re.I | re.S)
 
 HELP = (
-    "I understand: `rename \"Old\" to \"New\"`, `remove \"Section\"`, "
-    "`move \"A\" before \"B\"`, `add section \"Risks\" after \"Blockers\"`, "
-    "`add rule \"the team's wording\" avoid \"pattern\"`, `remove rule r2`, "
+    'I understand: `rename "Old" to "New"`, `remove "Section"`, '
+    '`move "A" before "B"`, `add section "Risks" after "Blockers"`, '
+    '`add rule "the team\'s wording" avoid "pattern"`, `remove rule r2`, '
     "`description …`."
 )
 
@@ -71,8 +80,14 @@ def apply(artifact: dict, text: str, by: str) -> dict:
         target = _find(sections, m["other"])
         sections.insert(target if m["where"].lower() == "before" else target + 1, moving)
     elif m := _ADD_SECTION.match(text):
-        section = {"heading": m["name"].strip(), "class": None, "usual_items": 1,
-                   "usual_words": 5, "keywords": {}, "authors": [by]}
+        section = {
+            "heading": m["name"].strip(),
+            "class": None,
+            "usual_items": 1,
+            "usual_words": 5,
+            "keywords": {},
+            "authors": [by],
+        }
         if m["other"]:
             target = _find(sections, m["other"])
             sections.insert(target if m["where"].lower() == "before" else target + 1, section)
@@ -84,16 +99,18 @@ def apply(artifact: dict, text: str, by: str) -> dict:
     elif m := _ADD_RULE.match(text):
         rules = template.setdefault("rules", [])
         avoid = (m["avoid"] or "").strip()
-        rules.append({
-            "id": f"r{max([int(r['id'][1:]) for r in rules] or [0]) + 1}",
-            "text": m["text"].strip(),
-            "quotes": [{"author": by, "text": m["text"].strip(), "source": "correction"}],
-            "avoid": avoid,
-            "prefer": "",
-            "patterns": [{"regex": re.escape(avoid), "what": avoid}] if avoid else [],
-            "comments": 1,
-            "authors": [by],
-        })
+        rules.append(
+            {
+                "id": f"r{max([int(r['id'][1:]) for r in rules] or [0]) + 1}",
+                "text": m["text"].strip(),
+                "quotes": [{"author": by, "text": m["text"].strip(), "source": "correction"}],
+                "avoid": avoid,
+                "prefer": "",
+                "patterns": [{"regex": re.escape(avoid), "what": avoid}] if avoid else [],
+                "comments": 1,
+                "authors": [by],
+            }
+        )
     elif m := _DESCRIPTION.match(text):
         new["description"] = m["text"].strip()[:1000]
     else:

@@ -36,7 +36,7 @@ from skills.material import (
     visible_user_ids,
 )
 from skills.text import iso_week_label, parse_iso_week, week_bounds
-from skills.visibility import authors, visible_template
+from skills.visibility import authors, visible_provenance, visible_template
 
 log = structlog.get_logger(__name__)
 
@@ -596,9 +596,25 @@ class SkillEngine:
         row = await store.version(skill, number) if number else await store.current(skill)
         if row is None or not row.artifact:
             raise LookupError(f"{name!r} has no version to export; learn it first.")
-        contributors = await store.contributor_ids(row)
+        # Only what people whose consent is in force taught leaves the workspace.
+        everyone = await store.contributor_ids(row)
+        template = row.artifact.get("template", {})
+        taught_by = set(everyone) | authors(template)
+        live = await visible_user_ids(tenant, self.ledger, taught_by)
+        artifact, provenance = row.artifact, row.provenance or {}
+        if taught_by - live:  # someone withdrew: their words and their ids stay home
+            view = visible_template(template, live)
+            description = row.artifact.get("description", "")
+            artifact = {
+                **row.artifact,
+                "template": view,
+                "body": offline_body(name, row.artifact.get("kind", ""), view, description),
+                "body_source": "offline",
+            }
+            provenance = await visible_provenance(tenant, skill, provenance, live)
+        contributors = [c for c in everyone if c in live]
         return agentskills.export_folder(
-            root, row.artifact, row.provenance, row.number, row.status, contributors
+            root, artifact, provenance, row.number, row.status, contributors
         )
 
     async def import_folder(self, tenant: Tenant, folder: Path, by: str | None) -> Reply:

@@ -69,8 +69,9 @@ def parse(head: str) -> dict[str, object]:
             parent = None
         if value.strip() in ("|", "|-", "|+", ">", ">-", ">+"):
             block: list[str] = []
-            while index < len(lines) and (not lines[index].strip() or
-                                           len(lines[index]) - len(lines[index].lstrip()) > indent):
+            while index < len(lines) and (
+                not lines[index].strip() or len(lines[index]) - len(lines[index].lstrip()) > indent
+            ):
                 block.append(lines[index].strip())
                 index += 1
             text = ("\n" if value.strip().startswith("|") else " ").join(block).strip()

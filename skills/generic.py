@@ -33,12 +33,18 @@ class TaughtTemplate:
             )
         if request.input_text.strip():
             pasted = Material(
-                id="input", author=request.requester, text=request.input_text,
-                occurred_at=request.now, channel="input",
+                id="input",
+                author=request.requester,
+                text=request.input_text,
+                occurred_at=request.now,
+                channel="input",
             )
             request = RunRequest(
-                requester=request.requester, live=request.live, now=request.now,
-                materials=[pasted], period_label=request.period_label,
+                requester=request.requester,
+                live=request.live,
+                now=request.now,
+                materials=[pasted],
+                period_label=request.period_label,
             )
         return fill(template, request, fallback_title="{week}")
 

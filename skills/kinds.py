@@ -8,9 +8,7 @@ from skills.kind import SkillKind
 from skills.meeting_memo import MeetingMemo
 from skills.weekly_report import WeeklyReport
 
-BUILTIN: dict[str, SkillKind] = {
-    k.name: k for k in (WeeklyReport(), CodeReview(), MeetingMemo())
-}
+BUILTIN: dict[str, SkillKind] = {k.name: k for k in (WeeklyReport(), CodeReview(), MeetingMemo())}
 TAUGHT = TaughtTemplate()
 KINDS: dict[str, SkillKind] = {**BUILTIN, TAUGHT.name: TAUGHT}
 

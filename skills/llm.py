@@ -88,12 +88,16 @@ class ModelClient:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
         self.model = settings.openai_model
         self.enabled = bool(key or settings.openai_base_url)
-        self._client = AsyncOpenAI(
-            api_key=key or "not-needed",
-            base_url=settings.openai_base_url or None,
-            timeout=settings.openai_timeout,
-            max_retries=0,
-        ) if self.enabled else None
+        self._client = (
+            AsyncOpenAI(
+                api_key=key or "not-needed",
+                base_url=settings.openai_base_url or None,
+                timeout=settings.openai_timeout,
+                max_retries=0,
+            )
+            if self.enabled
+            else None
+        )
 
     async def complete(self, system: str, user: str) -> str | None:
         """The model's answer, or None when it is unavailable (the caller stays offline)."""

@@ -16,28 +16,64 @@ from skills.kind import Learned, RunRequest, RunResult
 from skills.material import Material
 from skills.text import jaccard, stems, words
 
-_MEETING_WORDS = ("standup", "stand-up", "planning", "retro", "retrospective", "incident review",
-                  "postmortem", "post-mortem", "kickoff", "kick-off", "sprint review", "1:1",
-                  "design review", "sync", "demo", "all-hands", "triage")
-_TITLE = re.compile(
-    r"^(?P<type>[A-Za-z][\w /&:-]*?)\s+(?:meeting|notes|minutes|memo|sync)\b", re.I
+_MEETING_WORDS = (
+    "standup",
+    "stand-up",
+    "planning",
+    "retro",
+    "retrospective",
+    "incident review",
+    "postmortem",
+    "post-mortem",
+    "kickoff",
+    "kick-off",
+    "sprint review",
+    "1:1",
+    "design review",
+    "sync",
+    "demo",
+    "all-hands",
+    "triage",
 )
+_TITLE = re.compile(r"^(?P<type>[A-Za-z][\w /&:-]*?)\s+(?:meeting|notes|minutes|memo|sync)\b", re.I)
 _DATEISH = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}\b|\b\d{4}-W\d{2}\b")
 _FIELD = re.compile(
     r"^\s*(?:[-*•]\s*)?(?P<field>[A-Za-z][A-Za-z /]{0,24}?)\s*[:：]\s*(?P<rest>.*)$"
 )
-_SYNONYMS = {"stand-up": "standup", "post-mortem": "incident review", "postmortem":
-             "incident review", "retrospective": "retro", "kick-off": "kickoff"}
-_FIELD_KIND = {
-    "decision": "decision", "decisions": "decision", "decided": "decision", "agreed": "decision",
-    "resolution": "decision",
-    "action": "action", "actions": "action", "action item": "action", "action items": "action",
-    "todo": "action", "ai": "action", "follow-up": "action", "follow up": "action",
-    "question": "question", "questions": "question", "q": "question", "open question": "question",
-    "answer": "answer", "a": "answer", "re": "answer",
+_SYNONYMS = {
+    "stand-up": "standup",
+    "post-mortem": "incident review",
+    "postmortem": "incident review",
+    "retrospective": "retro",
+    "kick-off": "kickoff",
 }
-_REOPEN = re.compile(r"\b(reopen(?:ed|ing)?|revisit(?:ed|ing)?|reconsider(?:ed|ing)?|"
-                     r"back to square one|undo (?:the )?decision|no longer agreed)\b", re.I)
+_FIELD_KIND = {
+    "decision": "decision",
+    "decisions": "decision",
+    "decided": "decision",
+    "agreed": "decision",
+    "resolution": "decision",
+    "action": "action",
+    "actions": "action",
+    "action item": "action",
+    "action items": "action",
+    "todo": "action",
+    "ai": "action",
+    "follow-up": "action",
+    "follow up": "action",
+    "question": "question",
+    "questions": "question",
+    "q": "question",
+    "open question": "question",
+    "answer": "answer",
+    "a": "answer",
+    "re": "answer",
+}
+_REOPEN = re.compile(
+    r"\b(reopen(?:ed|ing)?|revisit(?:ed|ing)?|reconsider(?:ed|ing)?|"
+    r"back to square one|undo (?:the )?decision|no longer agreed)\b",
+    re.I,
+)
 _OWNER = re.compile(
     r"^@?(?P<owner>[A-Za-z][\w.-]{1,30})\s+(?:to|will|owns|takes|:)\s+(?P<task>.+)$", re.I
 )
@@ -48,9 +84,36 @@ _DUE = re.compile(
     r"\d{1,2}/\d{1,2}))\.?",
     re.I,
 )
-_NOT_OWNERS = {"we", "the", "a", "an", "someone", "somebody", "team", "all", "everyone", "tbd",
-               "write", "draft", "update", "fix", "ship", "check", "send", "review", "add",
-               "make", "create", "prepare", "follow", "ask", "find", "set", "move", "plan"}
+_NOT_OWNERS = {
+    "we",
+    "the",
+    "a",
+    "an",
+    "someone",
+    "somebody",
+    "team",
+    "all",
+    "everyone",
+    "tbd",
+    "write",
+    "draft",
+    "update",
+    "fix",
+    "ship",
+    "check",
+    "send",
+    "review",
+    "add",
+    "make",
+    "create",
+    "prepare",
+    "follow",
+    "ask",
+    "find",
+    "set",
+    "move",
+    "plan",
+}
 DEFAULT_SECTIONS = ["Decisions", "Action items"]
 
 
@@ -134,8 +197,10 @@ def _answered(question: str, later: list[tuple[str, str]]) -> bool:
     for kind, text in later:
         if kind == "answer":
             return True
-        if kind in ("decision", "note", "field") and asked and (
-            len(asked & stems(text)) / len(asked) >= 0.5
+        if (
+            kind in ("decision", "note", "field")
+            and asked
+            and (len(asked & stems(text)) / len(asked) >= 0.5)
         ):
             return True
     return False

@@ -22,9 +22,7 @@ async def rebuild_without(person: Person, observations: ObservationStore, vault:
     Versions keep their number and status; one with nothing left is retired and emptied.
     Returns how many versions were rebuilt or retired.
     """
-    contributions = await SkillContribution.filter(person=person).prefetch_related(
-        "version__skill"
-    )
+    contributions = await SkillContribution.filter(person=person).prefetch_related("version__skill")
     done = 0
     for contribution in contributions:
         row: SkillVersion = contribution.version
@@ -46,9 +44,7 @@ async def _rebuild(
     ]
     inputs = set(row.provenance.get("inputs", []))
     materials: list[Material] = await read_people(observations, others, only_ids=inputs)
-    example_ids = {
-        int(e.split(":", 1)[1]) for e in row.provenance.get("examples", []) if ":" in e
-    }
+    example_ids = {int(e.split(":", 1)[1]) for e in row.provenance.get("examples", []) if ":" in e}
     for example in await SkillExample.filter(id__in=list(example_ids)).prefetch_related("person"):
         owner = example.person
         if owner.id == erased.id:
@@ -56,15 +52,18 @@ async def _rebuild(
         from bot.people import key_ref  # noqa: PLC0415
 
         key = vault.unwrap(owner.wrapped_key, key_ref(owner.tenant_id, owner.id))
-        text = vault.decrypt(key, example.ciphertext,
-                             example_aad(owner.tenant_id, owner.id, skill.id))
-        materials.append(Material(f"example:{example.id}", owner.user_id, text,
-                                  example.created_at, "example"))
+        text = vault.decrypt(
+            key, example.ciphertext, example_aad(owner.tenant_id, owner.id, skill.id)
+        )
+        materials.append(
+            Material(f"example:{example.id}", owner.user_id, text, example.created_at, "example")
+        )
     artifact = row.artifact or {}
     kind = kind_for(artifact.get("kind", skill.kind))
     learned = kind.learn(materials) if materials else None
     corrections = [
-        c for c in artifact.get("corrections", [])
+        c
+        for c in artifact.get("corrections", [])
         if c["by"] != erased.user_id and not c.get("skipped")
     ]
     if learned is None:
@@ -77,8 +76,9 @@ async def _rebuild(
         **{k: v for k, v in artifact.items() if k not in ("body_authors",)},
         "template": learned.template,
         "corrections": [],
-        "body": offline_body(skill.name, kind.name, learned.template,
-                             artifact.get("description", skill.description)),
+        "body": offline_body(
+            skill.name, kind.name, learned.template, artifact.get("description", skill.description)
+        ),
         "body_source": "offline",
     }
     rebuilt = replay(rebuilt, corrections)

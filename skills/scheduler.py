@@ -22,9 +22,24 @@ from bot.storage.models import SkillSchedule, Tenant
 log = structlog.get_logger(__name__)
 
 Publish = Callable[[Event], Awaitable[Any]]
-DAYS = {"mon": "mon", "tue": "tue", "wed": "wed", "thu": "thu", "fri": "fri", "sat": "sat",
-        "sun": "sun", "monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
-        "friday": "fri", "saturday": "sat", "sunday": "sun", "daily": "*", "weekdays": "mon-fri"}
+DAYS = {
+    "mon": "mon",
+    "tue": "tue",
+    "wed": "wed",
+    "thu": "thu",
+    "fri": "fri",
+    "sat": "sat",
+    "sun": "sun",
+    "monday": "mon",
+    "tuesday": "tue",
+    "wednesday": "wed",
+    "thursday": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+    "daily": "*",
+    "weekdays": "mon-fri",
+}
 _TIME = re.compile(r"^(?P<h>[01]?\d|2[0-3])(?::(?P<m>[0-5]\d))?$")
 
 
@@ -86,9 +101,15 @@ class SkillScheduler:
     ) -> SkillSchedule:
         cron_day, hour, minute = parse_when(day, time)
         row, _ = await SkillSchedule.update_or_create(
-            tenant=tenant, user_id=user_id, skill_name=skill_name,
-            defaults={"day_of_week": cron_day, "hour": hour, "minute": minute,
-                      "timezone": self.timezone},
+            tenant=tenant,
+            user_id=user_id,
+            skill_name=skill_name,
+            defaults={
+                "day_of_week": cron_day,
+                "hour": hour,
+                "minute": minute,
+                "timezone": self.timezone,
+            },
         )
         if self._scheduler.running:
             self._register(row)
@@ -120,8 +141,9 @@ class SkillScheduler:
         return f"skill-schedule-{schedule_id}"
 
     def _trigger(self, row: SkillSchedule) -> CronTrigger:
-        return CronTrigger(day_of_week=row.day_of_week, hour=row.hour, minute=row.minute,
-                           timezone=row.timezone)
+        return CronTrigger(
+            day_of_week=row.day_of_week, hour=row.hour, minute=row.minute, timezone=row.timezone
+        )
 
     def _register(self, row: SkillSchedule) -> None:
         self._scheduler.add_job(

@@ -37,21 +37,86 @@ from skills.text import (
 # anything is learned. Learned keywords (the team's own) add to these.
 SECTION_CLASSES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "done": (
-        ("done", "completed", "complete", "shipped", "finished", "accomplished", "last week",
-         "achievements", "highlights", "已完成", "完成", "本周完成"),
-        ("finish", "shipped", "ship", "fix", "fixed", "done", "complet", "merg", "releas",
-         "resolv", "deploy", "draft", "review", "wrote", "clos", "deliver", "land", "yesterday",
-         "launch", "migrat", "implement", "add", "built"),
+        (
+            "done",
+            "completed",
+            "complete",
+            "shipped",
+            "finished",
+            "accomplished",
+            "last week",
+            "achievements",
+            "highlights",
+            "已完成",
+            "完成",
+            "本周完成",
+        ),
+        (
+            "finish",
+            "shipped",
+            "ship",
+            "fix",
+            "fixed",
+            "done",
+            "complet",
+            "merg",
+            "releas",
+            "resolv",
+            "deploy",
+            "draft",
+            "review",
+            "wrote",
+            "clos",
+            "deliver",
+            "land",
+            "yesterday",
+            "launch",
+            "migrat",
+            "implement",
+            "add",
+            "built",
+        ),
     ),
     "progress": (
-        ("in progress", "progress", "doing", "ongoing", "current", "wip", "working on",
-         "进行中", "进展"),
-        ("work", "continu", "pair", "investigat", "build", "today", "ongo", "progress",
-         "start", "prototyp", "explor"),
+        (
+            "in progress",
+            "progress",
+            "doing",
+            "ongoing",
+            "current",
+            "wip",
+            "working on",
+            "进行中",
+            "进展",
+        ),
+        (
+            "work",
+            "continu",
+            "pair",
+            "investigat",
+            "build",
+            "today",
+            "ongo",
+            "progress",
+            "start",
+            "prototyp",
+            "explor",
+        ),
     ),
     "blockers": (
-        ("blockers", "blocker", "blocked", "risks", "risk", "issues", "problems", "help needed",
-         "阻塞", "风险", "问题"),
+        (
+            "blockers",
+            "blocker",
+            "blocked",
+            "risks",
+            "risk",
+            "issues",
+            "problems",
+            "help needed",
+            "阻塞",
+            "风险",
+            "问题",
+        ),
         ("wait", "block", "need", "stuck", "depend", "access", "risk", "slow", "broken"),
     ),
     "next": (
@@ -78,8 +143,20 @@ _ACTION = re.compile(r"^action\s*(item)?\s*[:：]\s*(?P<rest>.+)$", re.I)
 _REVIEW = re.compile(r"^\s*(code\s+)?review(ed)?\s+(on|of|for)\s+(?P<ref>PR\s*#?\d+|#\d+)", re.I)
 _PREFIX = re.compile(r"^(?P<cue>[A-Za-z][A-Za-z ]{1,20})\s*[:：]\s*(?P<rest>.+)$")
 _EMPTY_ITEM = re.compile(r"^(none|nothing|n/?a|no blockers?|-+|—)\.?$", re.I)
-_TITLE_WORDS = {"notes", "meeting", "report", "standup", "retro", "sync", "update", "weekly",
-                "planning", "review", "memo", "minutes"}
+_TITLE_WORDS = {
+    "notes",
+    "meeting",
+    "report",
+    "standup",
+    "retro",
+    "sync",
+    "update",
+    "weekly",
+    "planning",
+    "review",
+    "memo",
+    "minutes",
+}
 
 
 def section_class(heading: str) -> str | None:
@@ -130,9 +207,7 @@ def mine(materials: Sequence[Material], *, weekly: bool) -> tuple[dict, dict] | 
     by_signature: dict[frozenset[str], list[_Post]] = defaultdict(list)
     for p in posts:
         by_signature[frozenset(p.post.keys)].append(p)
-    candidates = [
-        group for group in by_signature.values() if not weekly or _is_weekly(group)
-    ]
+    candidates = [group for group in by_signature.values() if not weekly or _is_weekly(group)]
     if not candidates:
         return None
     best = max(candidates, key=lambda g: (len(g), len(g[0].post.keys)))
@@ -195,9 +270,7 @@ def mine(materials: Sequence[Material], *, weekly: bool) -> tuple[dict, dict] | 
         ],
     }
     provenance = {
-        "sections": {
-            headings[k].most_common(1)[0][0]: sorted(set(sources[k])) for k in keep
-        },
+        "sections": {headings[k].most_common(1)[0][0]: sorted(set(sources[k])) for k in keep},
         "inputs": sorted({p.material.id for p in family}),
     }
     return template, provenance
@@ -303,17 +376,19 @@ def route(item: Item, sections: Sequence[dict]) -> int:
             cues = SECTION_CLASSES[cls][1]
             score += sum(0.6 for w in item_stems if any(w.startswith(c) for c in cues))
             # The opening verb says most: "Finished …", "Waiting on …", "Will …".
-            if first and (any(first.startswith(c) for c in cues) or (
-                cls == "done" and item.text.split()[0].lower().endswith("ed")
-                and not first.startswith(("block", "need"))
-            )):
+            if first and (
+                any(first.startswith(c) for c in cues)
+                or (
+                    cls == "done"
+                    and item.text.split()[0].lower().endswith("ed")
+                    and not first.startswith(("block", "need"))
+                )
+            ):
                 score += 3.0
         scores.append(score)
     best = max(range(len(sections)), key=lambda i: scores[i])
     if scores[best] <= 0:
-        fallback = next(
-            (i for i, s in enumerate(sections) if s.get("class") == "progress"), None
-        )
+        fallback = next((i for i, s in enumerate(sections) if s.get("class") == "progress"), None)
         return fallback if fallback is not None else 0
     return best
 

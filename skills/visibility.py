@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
+from bot.storage.models import Observation, Skill, SkillExample, Tenant
 from skills.code_review import quote, visible_rules
 from skills.template import visible_sections
 
@@ -35,3 +38,55 @@ def visible_template(template: dict, live: set[str]) -> dict:
     if "title" in template and not set(template.get("title_authors", [])) & live:
         view["title"] = ""
     return view
+
+
+async def source_owners(tenant: Tenant, skill: Skill, ids: set[str]) -> dict[str, str]:
+    """Who wrote each observation or taught example named in a provenance (by id)."""
+    observation_ids, example_ids = [], []
+    for source in ids:
+        if source.startswith("example:") and source[8:].isdigit():
+            example_ids.append(int(source[8:]))
+        else:
+            try:
+                observation_ids.append(uuid.UUID(source))
+            except ValueError:
+                continue
+    owners: dict[str, str] = {}
+    if observation_ids:
+        rows = await Observation.filter(tenant=tenant, id__in=observation_ids).values_list(
+            "id", "person__user_id"
+        )
+        owners.update({str(row_id): user for row_id, user in rows})
+    if example_ids:
+        rows = await SkillExample.filter(skill=skill, id__in=example_ids).values_list(
+            "id", "person__user_id"
+        )
+        owners.update({f"example:{row_id}": user for row_id, user in rows})
+    return owners
+
+
+async def visible_provenance(
+    tenant: Tenant, skill: Skill, provenance: dict, live: set[str]
+) -> dict:
+    """The provenance with the ids of withdrawn authors' messages left out."""
+    ids = {
+        str(i)
+        for group in provenance.values()
+        if isinstance(group, dict)
+        for sources in group.values()
+        if isinstance(sources, list)
+        for i in sources
+    }
+    owners = await source_owners(tenant, skill, ids)
+
+    def keep(sources: object) -> object:
+        if not isinstance(sources, list):
+            return sources
+        return [s for s in sources if str(s) not in owners or owners[str(s)] in live]
+
+    return {
+        name: {key: keep(value) for key, value in group.items()}
+        if isinstance(group, dict)
+        else keep(group)
+        for name, group in provenance.items()
+    }

@@ -121,8 +121,11 @@ async def test_imported_foreign_skill_runs_in_chat(
     (folder / "assets" / "template.md").write_text(FOREIGN_TEMPLATE)
     tenant = await app.services.directory.tenant("console", "local")
     await app.services.skills.engine.import_folder(tenant, folder, "admin")
-    text = await dm_text(console, "alice", "/skill release-notes\n- Fixed the crash on login\n"
-                         "- Added dark mode to the settings page")
+    text = await dm_text(
+        console,
+        "alice",
+        "/skill release-notes\n- Fixed the crash on login\n- Added dark mode to the settings page",
+    )
     assert text.index("## Features") < text.index("## Fixes")
     assert "Fixed the crash on login" in text
 
@@ -131,12 +134,36 @@ async def test_cli_run_prints_what_the_chat_command_answers(
     app: Application, console: ConsoleClient, tmp_path: Path
 ) -> None:
     chat = await dm_text(console, "alice", "/skill weekly-report")
-    env = {**os.environ, "APPRENTICE_DATA_DIR": str(app.settings.data_dir),
-           "APPRENTICE_LOG_LEVEL": "WARNING", "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "APPRENTICE_DATA_DIR": str(app.settings.data_dir),
+        "APPRENTICE_LOG_LEVEL": "WARNING",
+        "COLUMNS": "200",
+    }
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "apprentice"), "skills", "run", "weekly-report",
-         "--as", "console:alice"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        [
+            str(Path(sys.executable).parent / "apprentice"),
+            "skills",
+            "run",
+            "weekly-report",
+            "--as",
+            "console:alice",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == chat.strip()
+
+
+async def test_export_leaves_out_a_contributor_who_withdrew(
+    app: Application, console: ConsoleClient, tmp_path: Path
+) -> None:
+    await console.say("bob", "team", "/skill optout")
+    folder = await _export(app, "code-review", tmp_path)
+    exported = "\n".join(p.read_text() for p in folder.rglob("*") if p.is_file())
+    assert "Decimal" not in exported and "bob" not in exported
+    assert "no print() in production code" in exported  # dave's rule stays

@@ -6,7 +6,6 @@ taught (`visible_user_ids` + `visible_template`, the skills engine's own helpers
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
 from tortoise.expressions import Q
@@ -19,13 +18,12 @@ from bot.storage.models import (
     Observation,
     Skill,
     SkillContribution,
-    SkillExample,
     SkillVersion,
     Tenant,
 )
 from skills import store
 from skills.material import live_people, visible_user_ids
-from skills.visibility import authors, visible_template
+from skills.visibility import authors, source_owners, visible_template
 
 PAGE_SIZE = 200
 
@@ -197,32 +195,8 @@ async def _hide_sources_of_others(
 ) -> None:
     """An observation id is listed only when its author is shown; ids whose author is no
     longer known (expired, erased, or made in another workspace) carry nothing and stay."""
-    owners = await _source_owners(tenant, skill, {s for i in items for s in i.sources})
+    owners = await source_owners(tenant, skill, {s for i in items for s in i.sources})
     for item in items:
         shown = [s for s in item.sources if s not in owners or owners[s] in live]
         item.hidden_sources = len(item.sources) - len(shown)
         item.sources = shown
-
-
-async def _source_owners(tenant: Tenant, skill: Skill, ids: set[str]) -> dict[str, str]:
-    observation_ids, example_ids = [], []
-    for source in ids:
-        if source.startswith("example:") and source[8:].isdigit():
-            example_ids.append(int(source[8:]))
-        else:
-            try:
-                observation_ids.append(uuid.UUID(source))
-            except ValueError:
-                continue
-    owners: dict[str, str] = {}
-    if observation_ids:
-        rows = await Observation.filter(tenant=tenant, id__in=observation_ids).values_list(
-            "id", "person__user_id"
-        )
-        owners.update({str(row_id): user for row_id, user in rows})
-    if example_ids:
-        rows = await SkillExample.filter(skill=skill, id__in=example_ids).values_list(
-            "id", "person__user_id"
-        )
-        owners.update({f"example:{row_id}": user for row_id, user in rows})
-    return owners
