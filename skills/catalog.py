@@ -1,0 +1,213 @@
+"""Managing skills: list, show, publish (with its diff), roll back, export and import.
+
+Part of the SkillEngine (skills/engine.py); everything shown passes through the same
+visibility rule as a run: only what people whose consent is in force taught.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.consent.ledger import ConsentLedger
+from bot.storage.models import Skill, SkillVersion, Tenant
+from skills import agentskills, store
+from skills.body import offline_body
+from skills.kinds import BUILTIN, kind_for
+from skills.material import visible_user_ids
+from skills.reply import Reply
+from skills.visibility import authors, visible_provenance, visible_template
+
+
+class SkillCatalog:
+    """The catalog half of the SkillEngine (it provides `ledger` and `_contributions`)."""
+
+    ledger: ConsentLedger
+    _contributions: Callable[[SkillVersion], Awaitable[dict[str, int]]]
+
+    # -- showing, publishing, rolling back ----------------------------------------------------
+
+    async def list_skills(self, tenant: Tenant) -> Reply:
+        skills = await Skill.filter(tenant=tenant).order_by("name")
+        lines = ["*Skills*"]
+        known = {s.name for s in skills}
+        for skill in skills:
+            row = await store.current(skill)
+            state = f"v{row.number} {row.status}" if row else "no version yet"
+            lines.append(
+                f"• `{skill.name}` ({skill.kind}) — {state}, used "
+                f"{await store.total_runs(skill)} times"
+            )
+        for name in BUILTIN:
+            if name not in known:
+                lines.append(f"• `{name}` (built in) — not learned yet: `/skill learn {name}`")
+        lines.append("Run one with `/skill NAME`; `/skill show NAME` shows what it learned.")
+        return Reply("\n".join(lines))
+
+    async def show(self, tenant: Tenant, name: str, number: int | None = None) -> Reply:
+        skill = await store.find_skill(tenant, name)
+        if skill is None:
+            hint = f"`/skill learn {name}`" if name in BUILTIN else f"`/skill teach {name}`"
+            return Reply(f"There is no skill `{name}` yet. {hint} makes one.", ok=False)
+        rows = await store.versions(skill)
+        row = (
+            next((r for r in rows if r.number == number), None)
+            if number
+            else (await store.current(skill) or (rows[-1] if rows else None))
+        )
+        if row is None:
+            return Reply(f"*{name}* has no version yet: `/skill learn {name}`.", ok=False)
+        template = row.artifact.get("template", {})
+        contributors = await self._contributions(row)
+        live = await visible_user_ids(tenant, self.ledger, set(contributors) | authors(template))
+        view = visible_template(template, live)
+        kind = kind_for(row.artifact.get("kind", skill.kind))
+        shown = [
+            f"{u} ({n} messages)" if n else f"{u} (corrections)"
+            for u, n in sorted(contributors.items())
+            if u in live
+        ]
+        hidden = len([u for u in contributors if u not in live])
+        lines = [
+            f"*{name}* v{row.number} ({row.status}) — {skill.kind}"
+            + (f", owner {skill.owner_user_id}" if skill.owner_user_id else ""),
+            row.artifact.get("description", skill.description),
+            f"Contributors: {', '.join(shown) or 'none who still take part'}"
+            + (f" ({hidden} who withdrew are hidden)" if hidden else ""),
+            f"Runs: {row.run_count} of this version, {sum(r.run_count for r in rows)} in all",
+        ]
+        lines.extend(f"• {line}" for line in kind.summary(view))
+        corrections = [c for c in row.artifact.get("corrections", []) if c["by"] in live]
+        if corrections:
+            lines.append("Corrections: " + "; ".join(c["text"] for c in corrections))
+        lines.append("Versions: " + ", ".join(f"v{r.number} {r.status}" for r in rows))
+        return Reply("\n".join(lines), version=row)
+
+    async def run_preflight(self, tenant: Tenant, name: str) -> bool:
+        """Whether `/skill NAME` would find a skill (a built-in or one of this workspace)."""
+        return name in BUILTIN or await store.find_skill(tenant, name) is not None
+
+    async def may_manage(self, tenant: Tenant, name: str, user_id: str, is_admin: bool) -> bool:
+        skill = await store.find_skill(tenant, name)
+        return skill is not None and (is_admin or skill.owner_user_id == user_id)
+
+    async def publish_preview(self, tenant: Tenant, name: str, number: int | None) -> Reply:
+        """The diff between what runs now and the version to publish."""
+        skill = await store.find_skill(tenant, name)
+        if skill is None:
+            return Reply(f"There is no skill `{name}`.", ok=False)
+        target = (
+            await store.version(skill, number) if number else await store.latest(skill, store.DRAFT)
+        )
+        if target is None or target.status == store.RETIRED:
+            return Reply(
+                f"*{name}* has no draft to publish. `/skill learn {name}` makes one.", ok=False
+            )
+        live_now = await store.published(skill)
+        everyone = authors(target.artifact.get("template", {}))
+        if live_now is not None:
+            everyone |= authors(live_now.artifact.get("template", {}))
+        diff = self.diff(live_now, target, await visible_user_ids(tenant, self.ledger, everyone))
+        return Reply(
+            f"Publish *{name}* v{target.number}? Changes from "
+            f"{f'v{live_now.number}' if live_now else 'nothing published'}:\n```\n{diff}\n```",
+            version=target,
+        )
+
+    def diff(self, old: SkillVersion | None, new: SkillVersion, live: set[str]) -> str:
+        def lines(row: SkillVersion | None) -> list[str]:
+            if row is None:
+                return []
+            kind = kind_for(row.artifact.get("kind", ""))
+            return kind.summary(visible_template(row.artifact.get("template", {}), live))
+
+        changes = [
+            line
+            for line in difflib.unified_diff(lines(old), lines(new), lineterm="", n=0)
+            if not line.startswith(("---", "+++", "@@"))
+        ]
+        return "\n".join(changes) or "(no changes to sections or rules)"
+
+    async def publish(self, tenant: Tenant, name: str, number: int) -> Reply:
+        skill = await store.find_skill(tenant, name)
+        row = await store.version(skill, number) if skill else None
+        if skill is None or row is None or row.status == store.RETIRED:
+            return Reply(
+                f"*{name}* v{number} can't be published (it doesn't exist or was retired).",
+                ok=False,
+            )
+        await store.publish(skill, row)
+        return Reply(f"Published *{name}* v{number}. `/skill {name}` now runs it.", version=row)
+
+    async def rollback(self, tenant: Tenant, name: str, number: int | None) -> Reply:
+        skill = await store.find_skill(tenant, name)
+        if skill is None:
+            return Reply(f"There is no skill `{name}`.", ok=False)
+        current = await store.published(skill)
+        rows = [r for r in await store.versions(skill) if r.status != store.RETIRED]
+        if number is None:
+            earlier = [
+                r
+                for r in rows
+                if current and r.number < current.number and r.status == store.ARCHIVED
+            ]
+            target = earlier[-1] if earlier else None
+        else:
+            target = next((r for r in rows if r.number == number), None)
+        if target is None:
+            return Reply(
+                f"There is no earlier version of *{name}* to roll back to. Versions: "
+                + ", ".join(f"v{r.number} {r.status}" for r in rows),
+                ok=False,
+            )
+        await store.publish(skill, target)
+        return Reply(f"Rolled *{name}* back: v{target.number} is published again.", version=target)
+
+    # -- Agent Skills folders ------------------------------------------------------------------
+
+    async def export(
+        self, tenant: Tenant, name: str, root: Path, number: int | None = None
+    ) -> Path:
+        """Write the skill's current (or given) version as `root/NAME/`."""
+        skill = await store.find_skill(tenant, name)
+        if skill is None:
+            raise LookupError(f"There is no skill {name!r} in this workspace.")
+        row = await store.version(skill, number) if number else await store.current(skill)
+        if row is None or not row.artifact:
+            raise LookupError(f"{name!r} has no version to export; learn it first.")
+        # Only what people whose consent is in force taught leaves the workspace.
+        everyone = await store.contributor_ids(row)
+        template = row.artifact.get("template", {})
+        taught_by = set(everyone) | authors(template)
+        live = await visible_user_ids(tenant, self.ledger, taught_by)
+        artifact, provenance = row.artifact, row.provenance or {}
+        if taught_by - live:  # someone withdrew: their words and their ids stay home
+            view = visible_template(template, live)
+            description = row.artifact.get("description", "")
+            artifact = {
+                **row.artifact,
+                "template": view,
+                "body": offline_body(name, row.artifact.get("kind", ""), view, description),
+                "body_source": "offline",
+            }
+            provenance = await visible_provenance(tenant, skill, provenance, live)
+        contributors = [c for c in everyone if c in live]
+        return agentskills.export_folder(
+            root, artifact, provenance, row.number, row.status, contributors
+        )
+
+    async def import_folder(self, tenant: Tenant, folder: Path, by: str | None) -> Reply:
+        """Read an Agent Skills folder into a new draft version (the skill is made if new)."""
+        found = agentskills.import_folder(folder)
+        kind = found.artifact.get("kind", "template")
+        skill = await store.ensure_skill(tenant, found.name, kind, by, found.description)
+        fields, _ = agentskills.split((folder / "SKILL.md").read_text("utf-8"))
+        metadata = fields.get("metadata") or {}
+        names = str(metadata.get("contributors", "")) if isinstance(metadata, dict) else ""
+        contributors = {u.strip(): 0 for u in names.split(",") if u.strip()}
+        row = await store.add_version(skill, found.artifact, found.provenance, contributors, by)
+        origin = "another tool" if found.foreign else "Apprentice"
+        return Reply(
+            f"Imported *{found.name}* as v{row.number} (draft), made by {origin}.", version=row
+        )
