@@ -241,8 +241,11 @@ class SkillEngine(SkillCatalog):
 
     # -- teaching and correcting --------------------------------------------------------------
 
-    async def teach(self, tenant: Tenant, name: str, by: str, text: str) -> Reply:
-        """Keep `text` (redacted, under the teacher's own key) as an example for `name`."""
+    async def teach(
+        self, tenant: Tenant, name: str, by: str, text: str, thread_id: str | None = None
+    ) -> Reply:
+        """Keep `text` (redacted, under the teacher's own key) as an example for `name`;
+        with no text, inside a thread: the thread's kept messages, each under its author."""
         if not valid_name(name):
             return Reply(NAME_RULE, ok=False)
         if not await self.ledger.live_grant(tenant, by):
@@ -251,13 +254,35 @@ class SkillEngine(SkillCatalog):
                 "then teach again.",
                 ok=False,
             )
-        if not text.strip():
+        thread: list[Material] = []
+        if not text.strip() and thread_id:
+            people = await live_people(tenant, self.ledger)
+            thread = [
+                m for m in await read_people(self.observations, people) if m.thread_id == thread_id
+            ]
+        if not text.strip() and not thread:
             return Reply(
                 f"Paste the example after the command: `/skill teach {name}` followed by the text "
-                "on the next lines (headed sections of bullets work best).",
+                "on the next lines (headed sections of bullets work best), or use it inside a "
+                "thread whose messages I was allowed to keep.",
                 ok=False,
             )
-        person = await Person.get(tenant=tenant, user_id=by)
+        skill = await self._skill_to_teach(tenant, name, by)
+        if thread:
+            # Each message stays under its author's key, so their erasure removes it too.
+            for material in thread:
+                author = await Person.get(tenant=tenant, user_id=material.author)
+                await self._keep_example(skill, author, material.text)
+        else:
+            await self._keep_example(skill, await Person.get(tenant=tenant, user_id=by), text)
+        count = await SkillExample.filter(skill=skill).count()
+        kept = f"{len(thread)} messages of this thread" if thread else "your example"
+        return Reply(
+            f"Kept {kept} for *{name}* ({count} example(s) so far). "
+            f"`/skill learn {name}` builds a draft from them."
+        )
+
+    async def _skill_to_teach(self, tenant: Tenant, name: str, by: str) -> Skill:
         skill = await store.find_skill(tenant, name)
         if skill is None:
             kind = BUILTIN.get(name, TAUGHT)
@@ -267,16 +292,13 @@ class SkillEngine(SkillCatalog):
                 else f"Fills the team's {name} template from your own messages or pasted text."
             )
             skill = await store.ensure_skill(tenant, name, kind.name, by, description)
+        return skill
+
+    async def _keep_example(self, skill: Skill, person: Person, text: str) -> None:
         key = self.vault.unwrap(person.wrapped_key, key_ref(person.tenant_id, person.id))
-        row = await SkillExample.create(skill=skill, person=person, ciphertext=b"")
-        row.ciphertext = self.vault.encrypt(
-            key, redact(text), example_aad(tenant.id, person.id, skill.id)
-        )
-        await row.save(update_fields=["ciphertext"])
-        count = await SkillExample.filter(skill=skill).count()
-        return Reply(
-            f"Kept your example for *{name}* ({count} example(s) so far). "
-            f"`/skill learn {name}` builds a draft from them."
+        aad = example_aad(person.tenant_id, person.id, skill.id)
+        await SkillExample.create(
+            skill=skill, person=person, ciphertext=self.vault.encrypt(key, redact(text), aad)
         )
 
     async def correct(self, tenant: Tenant, name: str, by: str, text: str) -> Reply:

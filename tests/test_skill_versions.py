@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import replace
 
 import pytest
 
+from adapters.console.normalize import PostedMessage, message_event
+from bot.app import Application
 from bot.settings import Settings
+from bot.storage.models import SkillExample
 from tests.conftest import ConsoleClient, make_settings
 from tests.test_skill_support import dm_text, reply_text
 
@@ -101,3 +106,24 @@ async def test_mydata_exports_the_examples_a_person_taught(console: ConsoleClien
     export = json.loads(replies[0]["attachment"]["content"])
     assert export["taught_examples"][0]["skill"] == "release-digest"
     assert "Shipped" in export["taught_examples"][0]["text"]
+
+
+async def test_teach_in_a_thread_keeps_its_consented_messages_under_each_author(
+    app: Application, console: ConsoleClient
+) -> None:
+    def in_thread(user: str, text: str, message_id: str):
+        event = message_event(PostedMessage(user, "team", text), uuid.uuid4().hex, message_id)
+        return replace(event, conversation=replace(event.conversation, thread_id="t-1"))
+
+    for user, text, message_id in [
+        ("alice", "Release digest\n*Shipped*\n- Invoice search", "t-a"),
+        ("bob", "*Risks*\n- Vendor API is late", "t-b"),
+        ("carol", "*Asks*\n- carol-never-kept", "t-c"),
+    ]:
+        await (await app.bus.publish(in_thread(user, text, message_id)))
+    await (await app.bus.publish(in_thread("alice", "/skill teach release-digest", "t-cmd")))
+    examples = await SkillExample.all().prefetch_related("person")
+    assert sorted(e.person.user_id for e in examples) == ["alice", "bob"]
+    await console.say("bob", "dm:bob", "/skill forget")  # bob's erasure takes his example
+    remaining = await SkillExample.all().prefetch_related("person")
+    assert [e.person.user_id for e in remaining] == ["alice"]

@@ -110,12 +110,16 @@ async def learn(ctx: Context, args: Args) -> None:
 
 
 @router.command(
-    "teach", summary="mark the pasted text as an example for a skill", usage="teach NAME <example>"
+    "teach",
+    summary="mark pasted text (or, in a thread, its messages) as an example for a skill",
+    usage="teach NAME <example>",
 )
 async def teach(ctx: Context, args: Args) -> None:
     name = await _name(ctx, args, "teach NAME followed by an example")
     if name:
-        await answer(ctx, await engine(ctx).teach(ctx.tenant, name, ctx.user_id, args.rest().raw))
+        thread = ctx.event.conversation.thread_id
+        reply = await engine(ctx).teach(ctx.tenant, name, ctx.user_id, args.rest().raw, thread)
+        await answer(ctx, reply)
 
 
 @router.command(
