@@ -42,13 +42,15 @@ async def seed(app: Application, corpus: dict) -> None:
     console = app.console
     assert console is not None
     channel = corpus["channel"]
-    await console.post(PostedMessage(user="admin", channel=channel,
-                                     text=f"/skill admin observe #{channel}"))
+    await console.post(
+        PostedMessage(user="admin", channel=channel, text=f"/skill admin observe #{channel}")
+    )
     for person, agrees in corpus["people"].items():
         if not agrees:
             continue
-        replies = await console.post(PostedMessage(user=person, channel=f"dm:{person}",
-                                                   text="/skill optin"))
+        replies = await console.post(
+            PostedMessage(user=person, channel=f"dm:{person}", text="/skill optin")
+        )
         agree = next(b for r in replies for b in r.buttons if b["label"] == "Agree")
         await console.click(Click(user=person, action_id=agree["action_id"], value=agree["value"]))
     for m in corpus["messages"]:
@@ -59,6 +61,7 @@ async def seed(app: Application, corpus: dict) -> None:
 
 def distinctive_words(corpus: dict) -> set[str]:
     """Words only people who did not consent wrote."""
+
     def vocab(authors: set[str]) -> set[str]:
         found: set[str] = set()
         for m in corpus["messages"]:
@@ -93,8 +96,11 @@ async def evaluate(app: Application, corpus: dict) -> dict[str, dict[str, str]]:
     for person, items in expected["weekly_report"]["items"].items():
         reply = await engine.run(tenant, "weekly-report", person, now=now)
         outputs.append(reply.text)
-        got = [(i["text"].lower(), s["heading"]) for s in (reply.data or {}).get("sections", [])
-               for i in s["items"]]
+        got = [
+            (i["text"].lower(), s["heading"])
+            for s in (reply.data or {}).get("sections", [])
+            for i in s["items"]
+        ]
         produced += len(got)
         wanted += len(items)
         for item in items:
@@ -135,13 +141,15 @@ async def evaluate(app: Application, corpus: dict) -> dict[str, dict[str, str]]:
     # meeting-memo
     learned = await engine.learn(tenant, "meeting-memo", "admin")
     outputs.append(learned.text)
-    types = [t["name"] for t in learned.version.artifact["template"]["types"]] \
-        if learned.version else []
+    types = (
+        [t["name"] for t in learned.version.artifact["template"]["types"]]
+        if learned.version
+        else []
+    )
     want_types = expected["meeting_memo"]["types"]
     type_hits = found = total = picked = 0
     for notes in expected["meeting_memo"]["notes"]:
-        reply = await engine.run(tenant, "meeting-memo", "lena", input_text=notes["text"],
-                                 now=now)
+        reply = await engine.run(tenant, "meeting-memo", "lena", input_text=notes["text"], now=now)
         outputs.append(reply.text)
         data = reply.data or {}
         picked += data.get("type") == notes["type"]
@@ -156,8 +164,9 @@ async def evaluate(app: Application, corpus: dict) -> dict[str, dict[str, str]]:
     }
 
     secret = distinctive_words(corpus)
-    leaked = {w for text in outputs for w in re.findall(r"[A-Za-z][\w-]{3,}", text.lower())
-              if w in secret}
+    leaked = {
+        w for text in outputs for w in re.findall(r"[A-Za-z][\w-]{3,}", text.lower()) if w in secret
+    }
     figures["all skills"] = {
         "non-contributor words leaked into outputs": f"{len(leaked)} (must be 0)"
         + (f": {sorted(leaked)}" if leaked else ""),
@@ -169,8 +178,9 @@ async def evaluate(app: Application, corpus: dict) -> dict[str, dict[str, str]]:
 async def main() -> int:
     corpus = json.loads(CORPUS.read_text())
     with tempfile.TemporaryDirectory(prefix="apprentice-bench-") as tmp:
-        settings = Settings(data_dir=Path(tmp), demo=False, console=True, web_port=0,
-                            log_level="WARNING")
+        settings = Settings(
+            data_dir=Path(tmp), demo=False, console=True, web_port=0, log_level="WARNING"
+        )
         from bot.logging import configure
 
         configure("WARNING", "console")

@@ -16,6 +16,20 @@ from bot.settings import Settings
 
 REQUIRE_SERVICES = os.environ.get("APPRENTICE_REQUIRE_SERVICES") == "1"
 
+# Debian's Chromium, never a downloaded browser; without the background-networking flags
+# it tries to reach Google's hosts, which this closed network refuses.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
     os.environ.pop(_proxy, None)
 

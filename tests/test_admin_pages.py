@@ -18,24 +18,19 @@ from bot.consent.ledger import Mechanism
 from bot.consent.notices import Purpose, notice
 from bot.storage.models import Channel, ConsentEvent, Observation
 from bot.web.admin_auth import COOKIE, SESSION_SECONDS, Access, AdminAuth
-from tests.conftest import ConsoleClient, make_settings, service_unavailable
+from tests.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ConsoleClient,
+    make_settings,
+    service_unavailable,
+)
 
 TOKEN = "test-admin-token-9f8e7d6c5b4a"
 ALICE_WORDS = "Shipped the zebra-crossing migration for Falkenstein"
 CAROL_WORDS = "carol-secret: the espresso machine is haunted"
 POSTED_WORDS = ("Shipped", "zebra-crossing", "Falkenstein", "carol-secret", "espresso", "haunted")
 PAGES = ("/admin", "/admin/consent", "/admin/skills", "/admin/audit")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path("/tmp/admin.png")
 
 

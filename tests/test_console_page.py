@@ -15,7 +15,13 @@ import pytest_asyncio
 from aiohttp import ClientSession
 
 from bot.app import Application
-from tests.conftest import ConsoleClient, make_settings, service_unavailable
+from tests.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ConsoleClient,
+    make_settings,
+    service_unavailable,
+)
 
 playwright_api = pytest.importorskip("playwright.async_api")
 Browser = playwright_api.Browser
@@ -26,17 +32,6 @@ expect = playwright_api.expect
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path("/tmp/console.png")
 TIMEOUT_MS = 10_000
 

@@ -334,8 +334,8 @@ async def test_typed_yes_after_the_notice_grants_consent(
     await fake.wait_dm(ALICE, "learn from your messages")
     await say(fake, ALICE, "/skill optin yes")
     await fake.wait_dm(ALICE, "Thank you")
-    granted = "user_id = ? AND action = ? AND mechanism = ?"
-    assert await count("consent_events", granted, ALICE.staff_id, "grant", "text:consent.agree") == 1
+    typed = "user_id = ? AND action = ? AND mechanism = ?"
+    assert await count("consent_events", typed, ALICE.staff_id, "grant", "text:consent.agree") == 1
 
 
 # -- observation -----------------------------------------------------------------------

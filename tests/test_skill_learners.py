@@ -18,10 +18,15 @@ def weekly_posts(weeks: int, per_week_per_author: int = 1) -> list[Material]:
     for w in range(weeks):
         for author in ("ann", "ben"):
             for k in range(per_week_per_author):
-                text = REPORT.format(week=f"2026-W{41 + w}", a=f"shipped thing {w}",
-                                     b="building the importer", c="waiting on access")
-                found.append(Material(f"{author}{w}{k}", author, text,
-                                      start + timedelta(weeks=w, hours=k)))
+                text = REPORT.format(
+                    week=f"2026-W{41 + w}",
+                    a=f"shipped thing {w}",
+                    b="building the importer",
+                    c="waiting on access",
+                )
+                found.append(
+                    Material(f"{author}{w}{k}", author, text, start + timedelta(weeks=w, hours=k))
+                )
     return found
 
 
@@ -37,14 +42,17 @@ def test_posts_from_a_single_week_are_no_weekly_cadence() -> None:
 
 
 def test_an_answered_question_is_not_left_open() -> None:
-    memo = analyse("Planning meeting\nQuestion: do we keep the XML export?\n"
-                   "Answer: yes, until March")
+    memo = analyse(
+        "Planning meeting\nQuestion: do we keep the XML export?\nAnswer: yes, until March"
+    )
     assert memo.unaddressed == []
 
 
 def test_a_reopened_decision_without_resolution_is_left_open() -> None:
-    memo = analyse("Retro notes\nWe reopened the decision on the release train\n"
-                   "Action: ann to book the room by Monday")
+    memo = analyse(
+        "Retro notes\nWe reopened the decision on the release train\n"
+        "Action: ann to book the room by Monday"
+    )
     assert memo.unaddressed == [
         "Decision reopened without resolution: We reopened the decision on the release train"
     ]
@@ -52,11 +60,16 @@ def test_a_reopened_decision_without_resolution_is_left_open() -> None:
 
 
 def test_frontmatter_round_trips_and_reads_block_scalars() -> None:
-    text = dump({"name": "x-y", "description": 'says "hi"\nand more',
-                 "metadata": {"version": "3"}}) + "# body\n"
+    text = (
+        dump({"name": "x-y", "description": 'says "hi"\nand more', "metadata": {"version": "3"}})
+        + "# body\n"
+    )
     fields, body = split(text)
-    assert fields == {"name": "x-y", "description": 'says "hi"\nand more',
-                      "metadata": {"version": "3"}}
+    assert fields == {
+        "name": "x-y",
+        "description": 'says "hi"\nand more',
+        "metadata": {"version": "3"},
+    }
     assert body == "# body\n"
     folded, _ = split("---\nname: a\ndescription: >-\n  one\n  two\n---\n")
     assert folded["description"] == "one two"

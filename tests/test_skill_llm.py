@@ -12,8 +12,9 @@ from tests.conftest import ConsoleClient, make_settings
 from tests.fakes.openai import FakeOpenAI
 from tests.test_skill_support import dm_text, reply_text
 
-PII_MESSAGE = ("Emailed the invoice totals to jane.doe@example.com and confirmed by phone "
-               "+1 415 555 0100")
+PII_MESSAGE = (
+    "Emailed the invoice totals to jane.doe@example.com and confirmed by phone +1 415 555 0100"
+)
 BOB_WORDS = ("Currency conversion", "rate caching", "Load test")
 CAROL_WORDS = ("espresso", "wifi", "Lunch order")
 
@@ -28,8 +29,13 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
 
 @pytest.fixture
 def settings(tmp_path, fake: FakeOpenAI) -> Settings:
-    return make_settings(tmp_path / "data", demo=True, openai_base_url=fake.url,
-                         openai_api_key="test-key", openai_timeout=0.5)
+    return make_settings(
+        tmp_path / "data",
+        demo=True,
+        openai_base_url=fake.url,
+        openai_api_key="test-key",
+        openai_timeout=0.5,
+    )
 
 
 async def agree_to_model(console: ConsoleClient, user: str) -> None:
@@ -94,23 +100,25 @@ async def test_model_failures_fall_back_to_the_offline_report(
 
 
 def test_prompts_stay_within_the_token_budget_whatever_the_corpus_size() -> None:
-    corpus = [f"message {i}: " + "shipped the export and fixed the totals " * 40
-              for i in range(5000)]
+    corpus = [
+        f"message {i}: " + "shipped the export and fixed the totals " * 40 for i in range(5000)
+    ]
     prompt = build_prompt("Write the body.", "What was learned: sections", corpus)
     assert estimate_tokens(prompt) <= TOKEN_BUDGET + 50
     assert "message 0:" in prompt and "message 4" in prompt  # sampled across the corpus
 
 
 def test_prompts_are_redacted_again() -> None:
-    prompt = build_prompt("Write it.", "call 13812345678 or mail a.b@example.org",
-                          ["token sk-abcdefghijklmnopqrstuvwxyz123456"])
+    prompt = build_prompt(
+        "Write it.",
+        "call 13812345678 or mail a.b@example.org",
+        ["token sk-abcdefghijklmnopqrstuvwxyz123456"],
+    )
     for secret in ("13812345678", "a.b@example.org", "sk-abcdefghijklmnopqrstuvwxyz123456"):
         assert secret not in prompt
 
 
-async def test_code_review_never_calls_the_model(
-    console: ConsoleClient, fake: FakeOpenAI
-) -> None:
+async def test_code_review_never_calls_the_model(console: ConsoleClient, fake: FakeOpenAI) -> None:
     await agree_to_model(console, "alice")
     await reply_text(console, "alice", "team", "/skill code-review\nprint(1)")
     assert fake.requests == []

@@ -26,8 +26,12 @@ async def test_schedule_is_stored_and_registered_for_friday_at_five(
     text = await dm_text(console, "alice", "/skill schedule weekly-report fri 17:00")
     assert "every fri at 17:00 UTC" in text and "The next one is Fri" in text
     row = await SkillSchedule.get(user_id="alice")
-    assert (row.skill_name, row.day_of_week, row.hour, row.minute) == ("weekly-report", "fri",
-                                                                       17, 0)
+    assert (row.skill_name, row.day_of_week, row.hour, row.minute) == (
+        "weekly-report",
+        "fri",
+        17,
+        0,
+    )
     scheduler = app.services.skills.scheduler
     assert SkillScheduler.job_id(row.id) in scheduler.job_ids()
     assert scheduler.next_run(row).strftime("%a %H:%M") == "Fri 17:00"
@@ -44,8 +48,9 @@ async def test_a_fired_schedule_dms_the_person_their_draft(
     assert last.is_bot and last.text.startswith("Weekly report ") and "*Done*" in last.text
 
 
-async def test_schedules_are_registered_again_at_start_up(app: Application,
-                                                           console: ConsoleClient) -> None:
+async def test_schedules_are_registered_again_at_start_up(
+    app: Application, console: ConsoleClient
+) -> None:
     await dm_text(console, "alice", "/skill schedule weekly-report fri 17:00")
     await app.stop()
     again = Application(app.settings)

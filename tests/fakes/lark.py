@@ -190,11 +190,18 @@ class FakeLark:
         body = await self._record(request)
         if body.get("AppID") != APP_ID or body.get("AppSecret") != APP_SECRET:
             return web.json_response({"code": 1000040344, "msg": "invalid app credentials"})
-        url = f"ws://127.0.0.1:{self.port}/ws?device_id=dev-{next(self._ids)}&service_id={SERVICE_ID}"
-        config = {"ReconnectCount": -1, "ReconnectInterval": 1, "ReconnectNonce": 0,
-                  "PingInterval": 120}
-        return web.json_response({"code": 0, "msg": "ok", "data": {"URL": url,
-                                                                    "ClientConfig": config}})
+        url = (
+            f"ws://127.0.0.1:{self.port}/ws?device_id=dev-{next(self._ids)}&service_id={SERVICE_ID}"
+        )
+        config = {
+            "ReconnectCount": -1,
+            "ReconnectInterval": 1,
+            "ReconnectNonce": 0,
+            "PingInterval": 120,
+        }
+        return web.json_response(
+            {"code": 0, "msg": "ok", "data": {"URL": url, "ClientConfig": config}}
+        )
 
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
         self.calls.append(Call("GET", "/ws", dict(request.query), {}))
@@ -275,8 +282,15 @@ class FakeLark:
         upload = form["file"]
         data = upload.file.read() if hasattr(upload, "file") else str(upload).encode()
         fields = {"file_type": form.get("file_type"), "file_name": form.get("file_name")}
-        self.calls.append(Call("POST", request.path, dict(request.query), fields,
-                               request.headers.get("Authorization", "")))
+        self.calls.append(
+            Call(
+                "POST",
+                request.path,
+                dict(request.query),
+                fields,
+                request.headers.get("Authorization", ""),
+            )
+        )
         if (refused := self._refusal(request)) is not None:
             return refused
         self.files.append((str(form.get("file_name")), data))
@@ -286,8 +300,10 @@ class FakeLark:
         await self._record(request)
         if (refused := self._refusal(request)) is not None:
             return refused
-        items = [{"chat_id": chat_id, "name": name, "tenant_key": TENANT}
-                 for chat_id, name in self.chats.items()]
+        items = [
+            {"chat_id": chat_id, "name": name, "tenant_key": TENANT}
+            for chat_id, name in self.chats.items()
+        ]
         return _ok({"items": items, "page_token": "", "has_more": False})
 
     async def _get_chat(self, request: web.Request) -> web.Response:
@@ -318,15 +334,25 @@ class FakeLark:
         queued = self._failures.get(request.path)
         if queued:
             failure = queued.pop(0)
-            return web.json_response({"code": failure.code, "msg": failure.msg},
-                                     status=failure.status, headers=failure.headers)
+            return web.json_response(
+                {"code": failure.code, "msg": failure.msg},
+                status=failure.status,
+                headers=failure.headers,
+            )
         return None
 
     async def _record(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
         body = json.loads(raw) if raw else {}
-        self.calls.append(Call(request.method, request.path, dict(request.query), body,
-                               request.headers.get("Authorization", "")))
+        self.calls.append(
+            Call(
+                request.method,
+                request.path,
+                dict(request.query),
+                body,
+                request.headers.get("Authorization", ""),
+            )
+        )
         return body
 
 
@@ -425,7 +451,11 @@ def recall_payload(
 
 
 def card_action_payload(
-    user: str, card: Sent, label: str, *, event_id: str | None = None,
+    user: str,
+    card: Sent,
+    label: str,
+    *,
+    event_id: str | None = None,
     token: str = VERIFICATION_TOKEN,
 ) -> dict[str, Any]:
     """`card.action.trigger`: `user` clicks the button called `label` on a card we sent."""

@@ -41,9 +41,7 @@ class FakeOpenAI:
 
     def sent_text(self) -> str:
         """Everything the client sent in message contents, joined."""
-        return "\n".join(
-            m.get("content", "") for r in self.requests for m in r.get("messages", [])
-        )
+        return "\n".join(m.get("content", "") for r in self.requests for m in r.get("messages", []))
 
     async def _chat(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -52,22 +50,28 @@ class FakeOpenAI:
         if self.mode == "429":
             return web.json_response(
                 {"error": {"message": "rate limited", "type": "rate_limit_error"}},
-                status=429, headers={"retry-after": "1"},
+                status=429,
+                headers={"retry-after": "1"},
             )
         if self.mode == "500":
-            return web.json_response({"error": {"message": "boom", "type": "server_error"}},
-                                     status=500)
+            return web.json_response(
+                {"error": {"message": "boom", "type": "server_error"}}, status=500
+            )
         if self.mode == "slow":
             await asyncio.sleep(self.slow_seconds)
-        return web.json_response({
-            "id": "chatcmpl-fake",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", "fake"),
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": self.reply},
-                "finish_reason": "stop",
-            }],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        })
+        return web.json_response(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": self.reply},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+        )
