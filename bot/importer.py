@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from bot.app import Application
@@ -43,7 +43,7 @@ async def import_history(
     return counts
 
 
-async def _aiter(events: Iterable[Event] | AsyncIterable[Event]):  # type: ignore[no-untyped-def]
+async def _aiter(events: Iterable[Event] | AsyncIterable[Event]) -> AsyncIterator[Event]:
     if isinstance(events, AsyncIterable):
         async for event in events:
             yield event

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from skills.kind import Learned, RunRequest, RunResult
 from skills.material import Material
@@ -168,7 +169,7 @@ class CodeReview:
                 groups.append([c])
             else:
                 home.append(c)
-        rules = []
+        rules: list[dict[str, Any]] = []
         provenance: dict[str, list[str]] = {}
         used: Counter[str] = Counter()
         for group in sorted(groups, key=len, reverse=True):

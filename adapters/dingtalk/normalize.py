@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from bot.events import (
     COMMAND_WORD,
@@ -126,7 +126,8 @@ def card_action(data: Mapping[str, Any], frame_id: str) -> Event | None:
     private = content.get("cardPrivateData") if content else None
     if not (tenant and user and frame_id) or not isinstance(private, Mapping):
         return None
-    params = private.get("params") if isinstance(private.get("params"), Mapping) else {}
+    given = private.get("params")
+    params: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     action_ids = private.get("actionIds")
     action_id = _str(params.get("action_id"))
     if not action_id and isinstance(action_ids, list) and action_ids:
@@ -177,7 +178,7 @@ def _millis_or_none(value: object) -> datetime | None:
     """DingTalk times are epoch milliseconds, as numbers or digit strings."""
     if _is_number(value) or (isinstance(value, str) and value.isdigit()):
         try:
-            return datetime.fromtimestamp(int(value) / 1000, UTC)  # type: ignore[arg-type]
+            return datetime.fromtimestamp(int(cast("int | float | str", value)) / 1000, UTC)
         except (OverflowError, OSError, ValueError):
             return None
     return None

@@ -69,7 +69,7 @@ def point_sdk_at(endpoint: str) -> None:
     DingTalkStreamClient.OPEN_CONNECTION_API = endpoint + OPEN_CONNECTION_PATH
     for name, module in list(sys.modules.items()):
         if name.startswith("dingtalk_stream") and hasattr(module, "DINGTALK_OPENAPI_ENDPOINT"):
-            module.DINGTALK_OPENAPI_ENDPOINT = endpoint
+            vars(module)["DINGTALK_OPENAPI_ENDPOINT"] = endpoint
 
 
 class Backoff:

@@ -110,7 +110,7 @@ class LongConnection:
         with contextlib.suppress(Exception):
             pending = asyncio.all_tasks(loop)
             for task in pending:
-                if task.get_coro().__name__ != "_shutdown":  # let the socket close first
+                if getattr(task.get_coro(), "__name__", "") != "_shutdown":  # socket closes first
                     task.cancel()
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         with contextlib.suppress(Exception):

@@ -216,7 +216,7 @@ class SlackAdapter:
             try:
                 response = await self.client.auth_test()
                 self._bot_user_id = response.get("user_id")
-                if self.socket_mode:
+                if self.socket_mode and self._app_token:
                     await self.client.apps_connections_open(app_token=self._app_token)
                 log.info(
                     "slack.ready",

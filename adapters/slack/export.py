@@ -189,7 +189,7 @@ async def choose_tenant(settings: Settings, teams: Counter[str]) -> str:
         if team in known:
             return team
     if len(observed) == 1:
-        return next(iter(observed))
+        return str(next(iter(observed)))
     if teams:
         return teams.most_common(1)[0][0]
     if len(known) == 1:

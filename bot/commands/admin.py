@@ -181,7 +181,9 @@ async def audit(ctx: Context, args: Args) -> None:
 async def status(ctx: Context, args: Args) -> None:
     services = ctx.services
     channels = await services.directory.observed_channels(ctx.tenant)
-    people = await Person.filter(tenant=ctx.tenant).values_list("user_id", flat=True)
+    people = [
+        str(u) for u in await Person.filter(tenant=ctx.tenant).values_list("user_id", flat=True)
+    ]
     live = [u for u in people if await services.ledger.live_grant(ctx.tenant, u)]
     kept = await Observation.filter(tenant=ctx.tenant).count()
     records = await ConsentEvent.filter(tenant=ctx.tenant).count()

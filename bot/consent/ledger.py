@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -120,7 +121,7 @@ class ConsentLedger:
 
     async def mark_prompted(self, tenant: Tenant, user_id: str, purpose: Purpose) -> bool:
         """Record that we asked; False when we already asked for this notice version."""
-        asked = {
+        asked: dict[str, Any] = {
             "tenant": tenant,
             "user_id": user_id,
             "purpose": purpose.value,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -23,7 +26,10 @@ class Person(Model):
     """Someone who opted in at least once. Deleting the row destroys their data key."""
 
     id = fields.UUIDField(primary_key=True)
-    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="people")
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="people"
+    )
+    tenant_id: int
     user_id = fields.CharField(max_length=128)
     display_name = fields.CharField(max_length=200, default="")
     locale = fields.CharField(max_length=16, null=True)
@@ -37,7 +43,10 @@ class Person(Model):
 
 class Channel(Model):
     id = fields.IntField(primary_key=True)
-    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="channels")
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="channels"
+    )
+    tenant_id: int
     channel_id = fields.CharField(max_length=128)
     name = fields.CharField(max_length=200, default="")
     observed = fields.BooleanField(default=False)
@@ -54,11 +63,16 @@ class ConsentEvent(Model):
     """Append-only: a grant or a withdrawal, with everything needed to demonstrate it."""
 
     id = fields.IntField(primary_key=True)
-    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="consent_events")
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="consent_events"
+    )
+    tenant_id: int
     user_id = fields.CharField(max_length=128, db_index=True)
     action = fields.CharField(max_length=16)  # grant | decline | withdraw
     purpose = fields.CharField(max_length=32)  # observe | model | backfill
-    channels = fields.JSONField(default=list)  # ["*"] or channel ids the grant covers
+    channels: fields.JSONField[list[str]] = fields.JSONField(
+        default=list
+    )  # ["*"] or channel ids the grant covers
     notice_version = fields.CharField(max_length=32)
     notice_sha256 = fields.CharField(max_length=64)
     language = fields.CharField(max_length=16)
@@ -75,7 +89,10 @@ class ConsentPrompt(Model):
     """That we asked someone, so the unprompted DM is sent once per notice version."""
 
     id = fields.IntField(primary_key=True)
-    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="consent_prompts")
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="consent_prompts"
+    )
+    tenant_id: int
     user_id = fields.CharField(max_length=128)
     purpose = fields.CharField(max_length=32)
     notice_version = fields.CharField(max_length=32)
@@ -90,13 +107,18 @@ class Observation(Model):
     """One consented, redacted message, encrypted under its author's data key."""
 
     id = fields.UUIDField(primary_key=True)
-    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="observations")
-    person = fields.ForeignKeyField(
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="observations"
+    )
+    tenant_id: int
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "apprentice.Person", related_name="observations", on_delete=fields.CASCADE
     )
-    channel = fields.ForeignKeyField(
+    person_id: uuid.UUID
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
         "apprentice.Channel", related_name="observations", on_delete=fields.CASCADE
     )
+    channel_id: int
     message_id = fields.CharField(max_length=128)
     thread_id = fields.CharField(max_length=128, null=True)
     occurred_at = fields.DatetimeField(db_index=True)
@@ -110,7 +132,10 @@ class Observation(Model):
 
 class Skill(Model):
     id = fields.IntField(primary_key=True)
-    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="skills")
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="skills"
+    )
+    tenant_id: int
     name = fields.CharField(max_length=64)
     kind = fields.CharField(max_length=32)
     description = fields.CharField(max_length=1024, default="")
@@ -124,13 +149,16 @@ class Skill(Model):
 
 class SkillVersion(Model):
     id = fields.IntField(primary_key=True)
-    skill = fields.ForeignKeyField(
+    skill: fields.ForeignKeyRelation[Skill] = fields.ForeignKeyField(
         "apprentice.Skill", related_name="versions", on_delete=fields.CASCADE
     )
+    skill_id: int
     number = fields.IntField()
     status = fields.CharField(max_length=16, default="draft")  # draft | published | retired
-    artifact = fields.JSONField()
-    provenance = fields.JSONField(default=dict)  # section/rule -> observation ids
+    artifact: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    provenance: fields.JSONField[dict[str, Any]] = fields.JSONField(
+        default=dict
+    )  # section/rule -> observation ids
     run_count = fields.IntField(default=0)
     created_by = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -144,12 +172,14 @@ class SkillContribution(Model):
     """Who a skill version learned from: erasing the person deletes the row and rebuilds."""
 
     id = fields.IntField(primary_key=True)
-    version = fields.ForeignKeyField(
+    version: fields.ForeignKeyRelation[SkillVersion] = fields.ForeignKeyField(
         "apprentice.SkillVersion", related_name="contributions", on_delete=fields.CASCADE
     )
-    person = fields.ForeignKeyField(
+    version_id: int
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "apprentice.Person", related_name="contributions", on_delete=fields.CASCADE
     )
+    person_id: uuid.UUID
     observations = fields.IntField(default=0)
 
     class Meta:
@@ -166,7 +196,7 @@ class AuditEntry(Model):
     action = fields.CharField(max_length=64)
     actor = fields.CharField(max_length=32)  # pseudonym
     subject = fields.CharField(max_length=32, null=True)  # pseudonym
-    detail = fields.JSONField(default=dict)
+    detail: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     prev_mac = fields.CharField(max_length=64)
     mac = fields.CharField(max_length=64)
 
@@ -178,12 +208,14 @@ class SkillExample(Model):
     """An example someone marked with `/skill teach NAME`: redacted, under their own key."""
 
     id = fields.IntField(primary_key=True)
-    skill = fields.ForeignKeyField(
+    skill: fields.ForeignKeyRelation[Skill] = fields.ForeignKeyField(
         "apprentice.Skill", related_name="examples", on_delete=fields.CASCADE
     )
-    person = fields.ForeignKeyField(
+    skill_id: int
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "apprentice.Person", related_name="skill_examples", on_delete=fields.CASCADE
     )
+    person_id: uuid.UUID
     ciphertext = fields.BinaryField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -195,7 +227,10 @@ class SkillSchedule(Model):
     """`/skill schedule NAME fri 17:00`: re-registered with the scheduler at every start."""
 
     id = fields.IntField(primary_key=True)
-    tenant = fields.ForeignKeyField("apprentice.Tenant", related_name="skill_schedules")
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="skill_schedules"
+    )
+    tenant_id: int
     user_id = fields.CharField(max_length=128)
     skill_name = fields.CharField(max_length=64)
     day_of_week = fields.CharField(max_length=16)  # mon..sun (APScheduler cron names)

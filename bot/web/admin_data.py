@@ -85,7 +85,7 @@ async def consent_events(
 
 async def ledger_users(tenant: Tenant) -> list[str]:
     rows = await ConsentEvent.filter(tenant=tenant).distinct().values_list("user_id", flat=True)
-    return sorted(set(rows))
+    return sorted({str(user) for user in rows})
 
 
 async def audit_entries(
