@@ -11,8 +11,10 @@ import asyncpg
 import pytest
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.context import TortoiseContext
+from tortoise.migrations.autodetector import MigrationAutodetector
 
-from bot.storage.database import close_database, open_database
+from bot.storage.database import close_database, open_database, tortoise_config
 from bot.storage.models import ConsentEvent, Tenant
 from tests.conftest import make_settings, service_unavailable
 
@@ -98,3 +100,12 @@ async def test_migrations_apply_to_postgresql(tmp_path: Path, postgres_database:
         await _roundtrip()
     finally:
         await close_database()
+
+
+async def test_models_and_migrations_agree(tmp_path: Path) -> None:
+    """A model change without `make migrations` would reach users as a missing column."""
+    config = tortoise_config(make_settings(tmp_path))
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=config)
+        changes = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+    assert changes == [], "models changed: run `make migrations NAME=what_changed`"
