@@ -15,6 +15,7 @@ from adapters.console.adapter import ConsoleAdapter
 from adapters.console.web import add_routes as add_console_routes
 from bot.audit import AuditLog
 from bot.bus import InProcessBus
+from bot.bus_redis import RedisStreamsBus
 from bot.commands import build_router
 from bot.consent.ledger import ConsentLedger
 from bot.directory import Directory
@@ -43,7 +44,7 @@ class Application:
         self.console: ConsoleAdapter | None = None
         self.adapters: list[Adapter] = []
         self.services: Services | None = None
-        self.bus: InProcessBus | None = None
+        self.bus: InProcessBus | RedisStreamsBus | None = None
         self.web_app = web.Application(client_max_size=1024 * 1024)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
@@ -68,13 +69,24 @@ class Application:
             router=router,
             skills=skills_runtime,
         )
-        self.bus = InProcessBus(
-            self.services,
-            router,
-            queue_size=settings.bus_queue_size,
-            workers=settings.bus_workers,
-            handler_timeout=settings.handler_timeout,
-        )
+        if settings.bus == "redis":
+            self.bus = RedisStreamsBus(
+                self.services,
+                router,
+                redis_url=settings.redis_url,
+                max_deliveries=settings.bus_max_deliveries,
+                queue_size=settings.bus_queue_size,
+                workers=settings.bus_workers,
+                handler_timeout=settings.handler_timeout,
+            )
+        else:
+            self.bus = InProcessBus(
+                self.services,
+                router,
+                queue_size=settings.bus_queue_size,
+                workers=settings.bus_workers,
+                handler_timeout=settings.handler_timeout,
+            )
         await self.bus.start()
         await skills_runtime.start(self.bus.publish)  # re-registers persisted schedules
         if adapters:

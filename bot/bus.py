@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import OrderedDict
+from collections.abc import Generator
+from typing import Any
 
 import structlog
 
@@ -30,9 +32,25 @@ class Delivery:
         self._future = future
         self.duplicate = duplicate
 
-    def __await__(self):  # type: ignore[no-untyped-def]
+    def __await__(self) -> Generator[Any, None, str]:
         """Resolves to the Outcome (or Refusal) value once the event was handled."""
         return asyncio.shield(self._future).__await__()
+
+
+def build_pipeline(services: Services, router: Router, handler_timeout: float) -> Pipeline:
+    """The gate and pipeline every bus backend runs: the bus builds the ConsentGate itself."""
+    gate = ConsentGate(services.ledger, services.directory)
+    return Pipeline(services, router, gate, handler_timeout)
+
+
+def dedupe_key(event: Event) -> str:
+    """What makes two events the same: the platform's event id within its tenant."""
+    return f"{event.platform}|{event.tenant}|{event.id}"
+
+
+def shard_of(event: Event, shards: int) -> int:
+    """The shard of the event's author: one person's events stay in one ordered queue."""
+    return zlib.crc32(f"{event.platform}|{event.tenant}|{event.actor.id}".encode()) % shards
 
 
 class InProcessBus:
@@ -45,8 +63,7 @@ class InProcessBus:
         workers: int = 4,
         handler_timeout: float = 30.0,
     ) -> None:
-        gate = ConsentGate(services.ledger, services.directory)
-        self._pipeline = Pipeline(services, router, gate, handler_timeout)
+        self._pipeline = build_pipeline(services, router, handler_timeout)
         # One queue per worker, chosen by the actor: a person's events stay in order
         # (a consent click is handled before the message they post right after it).
         per_queue = max(1, queue_size // workers)
@@ -79,7 +96,7 @@ class InProcessBus:
         """Queue an event (waits while the queue is full); a repeated event id is dropped."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
-        key = f"{event.platform}|{event.tenant}|{event.id}"
+        key = dedupe_key(event)
         if key in self._seen:
             future.set_result(Outcome.DUPLICATE)
             log.info("bus.duplicate", event_id=event.id, platform=event.platform)
@@ -87,8 +104,7 @@ class InProcessBus:
         self._seen[key] = None
         if len(self._seen) > DEDUPE_WINDOW:
             self._seen.popitem(last=False)
-        shard = zlib.crc32(f"{event.platform}|{event.tenant}|{event.actor.id}".encode())
-        await self._queues[shard % len(self._queues)].put((event, future))
+        await self._queues[shard_of(event, len(self._queues))].put((event, future))
         return Delivery(future)
 
     async def _work(self, queue: asyncio.Queue[tuple[Event, asyncio.Future[str]]]) -> None:

@@ -124,8 +124,26 @@ def doctor() -> None:
     ok, detail = asyncio.run(_check_database(settings))
     colour = "green" if ok else "red"
     out.print(f"Database: [{colour}]{detail}[/{colour}]")
+    if settings.bus == "redis":
+        redis_ok, detail = asyncio.run(_check_redis(settings))
+        colour = "green" if redis_ok else "red"
+        out.print(f"Redis bus: [{colour}]{detail}[/{colour}]")
+        ok = ok and redis_ok
     if not ok:
         raise typer.Exit(1)
+
+
+async def _check_redis(settings: Settings) -> tuple[bool, str]:
+    from redis import asyncio as aioredis
+
+    client = aioredis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        await client.ping()
+    except Exception as exc:  # the kind of failure is what the operator needs
+        return False, f"not reachable ({type(exc).__name__}); check REDIS_URL"
+    finally:
+        await client.aclose()
+    return True, "reachable"
 
 
 async def _check_database(settings: Settings) -> tuple[bool, str]:

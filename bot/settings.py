@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     bus_queue_size: int = Field(
         1000, ge=1, validation_alias=_env("APPRENTICE_BUS_QUEUE_SIZE", "bus_queue_size")
     )
+    # "redis": Redis Streams, shared by several worker processes (README "Several workers").
+    bus: Literal["memory", "redis"] = Field(
+        "memory", validation_alias=_env("APPRENTICE_BUS", "bus")
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", validation_alias=_env("REDIS_URL", "redis_url")
+    )
+    bus_max_deliveries: int = Field(
+        5, ge=1, validation_alias=_env("APPRENTICE_BUS_MAX_DELIVERIES", "bus_max_deliveries")
+    )
     handler_timeout: float = Field(
         30.0, gt=0, validation_alias=_env("APPRENTICE_HANDLER_TIMEOUT", "handler_timeout")
     )
@@ -195,7 +205,7 @@ class Settings(BaseSettings):
                 shown[name] = "****** (set)"
             elif value is None:
                 shown[name] = "(unset)"
-            elif name == "database_url":
+            elif name in ("database_url", "redis_url"):
                 shown[name] = _mask_url_password(str(value))
             elif isinstance(value, list):
                 shown[name] = ",".join(value)
