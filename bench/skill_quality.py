@@ -1,4 +1,4 @@
-"""Skill quality on an evaluation corpus with known answers (bench/skill_corpus/corpus.json).
+"""Skill quality on an evaluation corpus with known answers (bench/skill_corpus*/corpus.json).
 
 Runs the real application (console platform, temporary SQLite file): the corpus is posted
 through the bus, so the ConsentGate decides what is kept, exactly as in production; then the
@@ -23,7 +23,10 @@ from adapters.console.normalize import Click, PostedMessage  # noqa: E402
 from bot.app import Application  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
-CORPUS = Path(__file__).parent / "skill_corpus" / "corpus.json"
+CORPORA = {  # folder -> label; each holds a corpus.json in the same schema
+    "skill_corpus": "tuned against",
+    "skill_corpus_heldout": "held out",
+}
 
 
 def when(week: str, day: int, hour: int) -> datetime:
@@ -176,7 +179,16 @@ async def evaluate(app: Application, corpus: dict) -> dict[str, dict[str, str]]:
 
 
 async def main() -> int:
-    corpus = json.loads(CORPUS.read_text())
+    status = 0
+    for folder, label in CORPORA.items():
+        print(f"== corpus: {folder} ({label})")
+        status |= await bench(
+            json.loads((Path(__file__).parent / folder / "corpus.json").read_text())
+        )
+    return status
+
+
+async def bench(corpus: dict) -> int:
     with tempfile.TemporaryDirectory(prefix="apprentice-bench-") as tmp:
         settings = Settings(
             data_dir=Path(tmp), demo=False, console=True, web_port=0, log_level="WARNING"
