@@ -105,7 +105,7 @@ class RedisStreamsBus:
         self._streams = [f"{self._prefix}:stream:{i}" for i in range(workers)]
         self._dead = f"{self._prefix}:dead"
         self._bound = max(1, queue_size // workers)  # unprocessed entries per stream
-        self._maxlen = max(10 * self._bound, 10_000)  # trimming only reaches handled entries
+        self._maxlen = max(10 * self._bound, 10_000)  # a safety net: handled entries are deleted
         self._max_deliveries = max(1, max_deliveries)
         self._claim_idle_ms = max(1, int(claim_idle * 1000))
         self._lease_ms = max(100, int(lease_seconds * 1000))
@@ -403,6 +403,9 @@ class RedisStreamsBus:
         token, origin = fields.get("r"), fields.get("o")
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.xack(stream, GROUP, entry_id)
+            # The entry carries the message text, perhaps of someone who never agreed: once
+            # handled it goes, rather than waiting in Redis until trimming reaches it.
+            pipe.xdel(stream, entry_id)
             if token and origin and origin != self._consumer:  # published by another process
                 pipe.rpush(self._inbox_of(origin), f"{token} {outcome}")
                 pipe.expire(self._inbox_of(origin), INBOX_SECONDS)

@@ -303,3 +303,15 @@ async def test_a_shard_is_read_by_one_process_at_a_time(app: Application, prefix
     assert second._held
     await second.stop()
     assert calls == ["4"]
+
+
+async def test_no_text_stays_in_redis_once_handled(
+    app: Application, console: ConsoleClient, redis: aioredis.Redis, prefix: str
+) -> None:
+    await console.say("admin", "team", "/skill admin observe #team")
+    await console.say("carol", "team", "carol-never-agreed-words")
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=500)]
+    for key in keys:
+        if await redis.type(key) == "stream" and not key.endswith(":dead"):
+            entries = await redis.xrange(key)
+            assert not any("carol-never-agreed-words" in str(f) for _, f in entries), key
