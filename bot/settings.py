@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     openai_timeout: float = Field(
         20.0, gt=0, validation_alias=_env("APPRENTICE_OPENAI_TIMEOUT", "openai_timeout")
     )
+    openai_max_tokens: int = Field(
+        800, gt=0, validation_alias=_env("APPRENTICE_OPENAI_MAX_TOKENS", "openai_max_tokens")
+    )
     schedule_timezone: str = Field(
         "UTC", validation_alias=_env("APPRENTICE_TIMEZONE", "schedule_timezone")
     )

@@ -33,6 +33,7 @@ from skills.material import (
     read_person,
     visible_user_ids,
 )
+from skills.model_run import run_with_model
 from skills.reply import Reply
 from skills.text import iso_week_label, parse_iso_week, week_bounds
 from skills.visibility import authors, visible_template
@@ -409,9 +410,9 @@ class SkillEngine(SkillCatalog):
         )
         result = kind.run(template, request)
         await store.record_run(row)
-        text = result.text
-        if result.ok and kind.input == "week":
-            text = await self._model_report(tenant, requester, row, template, live, text)
+        text, answer = result.text, None
+        if result.ok:
+            text, answer = await self._model_report(tenant, kind.name, row, request, text)
         shown = sorted(a for a in await self._contributor_ids(row) if a in live)
         footer = (
             f"\n— {name} v{row.number} ({row.status}); learned from "
@@ -422,38 +423,18 @@ class SkillEngine(SkillCatalog):
             ok=result.ok,
             personal=kind.input == "week",
             version=row,
-            data=result.data,
+            data={**result.data, "model": answer} if answer else result.data,
         )
 
     async def _contributor_ids(self, row: SkillVersion) -> list[str]:
         return await store.contributor_ids(row)
 
     async def _model_report(
-        self,
-        tenant: Tenant,
-        requester: str,
-        row: SkillVersion,
-        template: dict,
-        live: set[str],
-        offline: str,
-    ) -> str:
-        """Let the model write the report when the requester agreed to it; else offline."""
-        if not self.model.enabled:
-            return offline
-        if not await self.ledger.live_grant(tenant, requester, Purpose.MODEL):
-            return offline
-        heading_authors = authors(visible_template(template, live))
-        model_live = await live_user_ids(tenant, self.ledger, heading_authors, Purpose.MODEL)
-        if not model_live:
-            return offline
-        draft, _, sources = offline.partition("\nSources: ")
-        instructions = (
-            row.artifact.get("body", "")
-            if row.artifact.get("body_source") == "model"
-            and set(row.artifact.get("body_authors", [])) <= model_live
-            else ""
+        self, tenant: Tenant, kind: str, row: SkillVersion, request: RunRequest, offline: str
+    ) -> tuple[str, dict | None]:
+        """The model's validated version when the requester (and everyone whose words would
+        be sent) agreed to the model provider; else the offline text, noted when tried."""
+        done = await run_with_model(
+            self.model, self.ledger, tenant, kind, row.artifact, request, offline
         )
-        written = await llm.write_report(self.model, instructions, draft)
-        if written is None:
-            return offline + "\n" + llm.FALLBACK_NOTE
-        return written + ("\n\nSources: " + sources if sources else "")
+        return done.text, done.data

@@ -7,8 +7,11 @@ whatever the corpus size: examples are sampled evenly and cut, never sent in ful
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import openai
 import structlog
@@ -16,6 +19,7 @@ from openai import AsyncOpenAI
 
 from bot.redact import redact
 from bot.settings import Settings
+from skills.structured import Source, schema, validate
 
 log = structlog.get_logger(__name__)
 
@@ -25,9 +29,14 @@ MAX_EXAMPLES = 12
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 FALLBACK_NOTE = (
-    "(The model provider did not answer in time, so this is the offline draft. "
+    "(The model provider did not answer, so this is the offline result. "
     "Try again later for the model's version.)"
 )
+INVALID_NOTE = (
+    "(The model's answer failed validation against your material twice, so this is the "
+    "offline result.)"
+)
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 
 
 def estimate_tokens(text: str) -> int:
@@ -87,6 +96,8 @@ class ModelClient:
     def __init__(self, settings: Settings) -> None:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
         self.model = settings.openai_model
+        self.max_tokens = settings.openai_max_tokens
+        self._format = "json_schema"  # or "json_object" once a server refused json_schema
         self.enabled = bool(key or settings.openai_base_url)
         self._client = (
             AsyncOpenAI(
@@ -99,28 +110,67 @@ class ModelClient:
             else None
         )
 
-    async def complete(self, system: str, user: str) -> str | None:
-        """The model's answer, or None when it is unavailable (the caller stays offline)."""
+    async def _create(
+        self, system: str, user: str, *, refusable: bool = False, **extra: Any
+    ) -> Any | None:
+        """One chat completion, or None when the provider is unavailable or failed.
+
+        With `refusable`, a 400/422 (the server refused the request's form) is raised.
+        """
         if self._client is None:
             return None
         try:
-            response = await self._client.chat.completions.create(
+            return await self._client.chat.completions.create(
                 model=self.model,
                 messages=[
                     {"role": "system", "content": system},
                     {"role": "user", "content": user},
                 ],
-                max_tokens=MAX_OUTPUT_TOKENS,
+                max_tokens=min(self.max_tokens, MAX_OUTPUT_TOKENS),
                 temperature=0.2,
+                **extra,
             )
         except (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError) as exc:
             log.warning("model.unavailable", error=type(exc).__name__)
-            return None
         except openai.APIStatusError as exc:
+            if refusable and exc.status_code in (400, 422):
+                raise
             log.warning("model.failed", status=exc.status_code)
-            return None
-        content = response.choices[0].message.content if response.choices else None
+        return None
+
+    async def complete(self, system: str, user: str) -> str | None:
+        """The model's answer, or None when it is unavailable (the caller stays offline)."""
+        response = await self._create(system, user)
+        content = response.choices[0].message.content if response and response.choices else None
         return content.strip() if content and content.strip() else None
+
+    async def complete_json(
+        self, system: str, user: str, json_schema: dict, name: str = "answer"
+    ) -> JsonAnswer | None:
+        """The model's answer constrained to `json_schema`; None when it is unavailable.
+
+        Sends OpenAI's `json_schema` response format; a server that refuses it (400/422) is
+        asked again, and from then on, with llama.cpp's `json_object` + `schema` form. A cut
+        off (finish_reason "length") or unparsable answer comes back with its problem.
+        """
+        formats = {
+            "json_schema": {
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": json_schema, "strict": True},
+            },
+            "json_object": {"type": "json_object", "schema": json_schema},
+        }
+        tries = ["json_schema", "json_object"] if self._format == "json_schema" else [self._format]
+        for form in tries:
+            try:
+                response = await self._create(
+                    system, user, refusable=form != tries[-1], response_format=formats[form]
+                )
+            except openai.APIStatusError:
+                self._format = "json_object"
+                continue
+            return None if response is None else parse_json_answer(response)
+        return None
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -148,13 +198,61 @@ async def distill_body(
     return await client.complete(SYSTEM, prompt)
 
 
-async def write_report(client: ModelClient, instructions: str, draft: str) -> str | None:
-    """The report written from the filled template (same sections, same facts, same order)."""
-    prompt = build_prompt(
-        "Rewrite this draft into a clear report. Keep every section heading, its order and "
-        "the bullet style; keep each [n] source marker on the bullet it belongs to; add no "
-        "facts that are not in the draft.",
-        (instructions + "\n\nDraft:\n" + draft) if instructions else "Draft:\n" + draft,
-        (),
-    )
-    return await client.complete(SYSTEM, prompt)
+SYSTEM_JSON = (
+    SYSTEM + " Answer with one JSON object of the given schema and nothing else. Copy work, "
+    "names and dates only from the material; where the material names no owner or date, "
+    "use null."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonAnswer:
+    """A parsed JSON answer, or the reason it is none (cut off, not JSON)."""
+
+    data: Any = None
+    problem: str = ""
+
+
+def parse_json_answer(response: Any) -> JsonAnswer:
+    choice = response.choices[0] if response.choices else None
+    if choice is None:
+        return JsonAnswer(problem="the answer was empty")
+    if choice.finish_reason == "length":
+        return JsonAnswer(problem="the answer was cut off at the length limit: answer shorter")
+    text = _FENCE.sub("", (choice.message.content or "").strip())
+    try:
+        return JsonAnswer(data=json.loads(text))
+    except ValueError:
+        return JsonAnswer(problem="the answer was not valid JSON")
+
+
+async def structured(client: ModelClient, kind: str, prompt: str, source: Source) -> dict | None:
+    """The model's validated answer for this kind, or None (see `structured_outcome`)."""
+    data, _ = await structured_outcome(client, kind, prompt, source)
+    return data
+
+
+async def structured_outcome(
+    client: ModelClient, kind: str, prompt: str, source: Source
+) -> tuple[dict | None, str]:
+    """(answer, "") when valid; else (None, "unavailable" | "invalid").
+
+    An invalid answer is asked for once more, with its problems listed; then the caller keeps
+    the offline result. `prompt` is already redacted and bounded (see `build_prompt`).
+    """
+    json_schema = schema(kind, source)
+    user = prompt
+    for attempt in (1, 2):
+        answer = await client.complete_json(SYSTEM_JSON, user, json_schema, kind)
+        if answer is None:
+            return None, "unavailable"
+        problems = [answer.problem] if answer.problem else validate(kind, answer.data, source)
+        if not problems:
+            return answer.data, ""
+        log.info("model.invalid", kind=kind, attempt=attempt, problems=len(problems))
+        listed = cut(redact("\n".join(f"- {p}" for p in problems[:8])), 200)
+        user = (
+            f"{prompt}\n\nYour previous answer was rejected:\n{listed}\n"
+            "Answer again with one JSON object that fixes these problems."
+        )
+    return None, "invalid"
