@@ -90,6 +90,12 @@ def build_prompt(instructions: str, context: str, examples: Sequence[str]) -> st
     return "\n".join(parts)
 
 
+def _refused(exc: openai.APIStatusError) -> bool:
+    """The server refused the request's form: a 400/422, or (llama-cpp-python's server)
+    a 500 whose message names the response format."""
+    return exc.status_code in (400, 422) or "response_format" in str(exc.message)
+
+
 class ModelClient:
     """An async OpenAI-compatible chat client configured from settings."""
 
@@ -115,7 +121,7 @@ class ModelClient:
     ) -> Any | None:
         """One chat completion, or None when the provider is unavailable or failed.
 
-        With `refusable`, a 400/422 (the server refused the request's form) is raised.
+        With `refusable`, a refusal of the request's form (see `_refused`) is raised.
         """
         if self._client is None:
             return None
@@ -133,7 +139,7 @@ class ModelClient:
         except (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError) as exc:
             log.warning("model.unavailable", error=type(exc).__name__)
         except openai.APIStatusError as exc:
-            if refusable and exc.status_code in (400, 422):
+            if refusable and _refused(exc):
                 raise
             log.warning("model.failed", status=exc.status_code)
         return None
@@ -149,8 +155,9 @@ class ModelClient:
     ) -> JsonAnswer | None:
         """The model's answer constrained to `json_schema`; None when it is unavailable.
 
-        Sends OpenAI's `json_schema` response format; a server that refuses it (400/422) is
-        asked again, and from then on, with llama.cpp's `json_object` + `schema` form. A cut
+        Sends OpenAI's `json_schema` response format; a server that refuses it is asked
+        again, and from then on, with llama.cpp's `json_object` + `schema` form (all that
+        llama-cpp-python's server accepts; llama.cpp's own server takes both). A cut
         off (finish_reason "length") or unparsable answer comes back with its problem.
         """
         formats = {

@@ -2,7 +2,7 @@
 
 Modes: "ok" answers with `reply`; "429" and "500" answer with that status; "slow" waits
 longer than any client timeout used in tests; "no-json-schema" refuses OpenAI's json_schema
-response format with a 422 (as llama-cpp-python's server does) and accepts llama.cpp's
+response format with a 500 naming it (as llama-cpp-python's server does) and accepts llama.cpp's
 json_object + schema. `answers` scripts the next answers, one per request, before `reply`:
 a string, `Cut(text)` (finish_reason "length") or a function of the request body. Runs on
 127.0.0.1 only.
@@ -81,9 +81,9 @@ class FakeOpenAI:
             await asyncio.sleep(self.slow_seconds)
         form = (body.get("response_format") or {}).get("type")
         if self.mode == "no-json-schema" and form == "json_schema":
+            message = "{'type': 'literal_error', 'loc': ('body', 'response_format', 'type')}"
             return web.json_response(
-                {"detail": [{"type": "literal_error", "loc": ["body", "response_format"]}]},
-                status=422,
+                {"error": {"message": message, "type": "internal_server_error"}}, status=500
             )
         answer = self.answers.pop(0) if self.answers else self.reply
         finish = "length" if isinstance(answer, Cut) else "stop"
