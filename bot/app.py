@@ -16,7 +16,7 @@ from adapters.console.web import add_routes as add_console_routes
 from bot.audit import AuditLog
 from bot.bus import InProcessBus
 from bot.bus_redis import RedisStreamsBus
-from bot.commands import build_router
+from bot.composition import admin_sections, build_router, skills_runtime
 from bot.consent.ledger import ConsentLedger
 from bot.directory import Directory
 from bot.observations import ObservationStore
@@ -28,7 +28,6 @@ from bot.storage.database import close_database, open_database
 from bot.storage.models import Tenant
 from bot.storage.vault import Vault, load_master_key
 from bot.web.admin import add_admin_routes
-from skills.runtime import SkillsRuntime
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +55,7 @@ class Application:
         outbox = Outbox()
         router = build_router()
         ledger, observations = ConsentLedger(), ObservationStore(vault)
-        skills_runtime = SkillsRuntime(settings, ledger, observations, vault)
+        skills = skills_runtime(settings, ledger, observations, vault)
         self.services = Services(
             settings=settings,
             vault=vault,
@@ -67,7 +66,7 @@ class Application:
             audit=AuditLog(vault.audit_key, vault.pseudonym_key),
             outbox=outbox,
             router=router,
-            skills=skills_runtime,
+            skills=skills,
         )
         if settings.bus == "redis":
             self.bus = RedisStreamsBus(
@@ -88,7 +87,7 @@ class Application:
                 handler_timeout=settings.handler_timeout,
             )
         await self.bus.start()
-        await skills_runtime.start(self.bus.publish)  # re-registers persisted schedules
+        await skills.start(self.bus.publish)  # re-registers persisted schedules
         if adapters:
             self._build_adapters()
         for adapter in self.adapters:
@@ -146,7 +145,7 @@ class Application:
             self.adapters.append(build(self.settings, self.web_app))
 
     async def _serve_web(self) -> None:
-        add_admin_routes(self.web_app, self)  # read-only admin pages under /admin
+        add_admin_routes(self.web_app, self, admin_sections())  # read-only, under /admin
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web_host, self.settings.web_port)

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from bot.composition import cli_apps
 from bot.settings import Settings
-from skills.cli import app as skills_app
 
 app = typer.Typer(
     help="Apprentice: a chat bot that learns a team's work only with consent.",
@@ -29,7 +29,8 @@ import_app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 app.add_typer(import_app, name="import")
-app.add_typer(skills_app, name="skills")
+for _name, _sub_app in cli_apps():
+    app.add_typer(_sub_app, name=_name)
 out = Console()
 
 

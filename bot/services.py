@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.audit import AuditLog
 from bot.consent.ledger import ConsentLedger
@@ -12,11 +14,36 @@ from bot.observations import ObservationStore
 from bot.outbox import Outbox
 from bot.people import People
 from bot.settings import Settings
+from bot.storage.models import Person
 from bot.storage.vault import Vault
 
 if TYPE_CHECKING:
+    from bot.events import Event
     from bot.router import Router
-    from skills.runtime import SkillsRuntime
+
+Publish = Callable[["Event"], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class HeldAbout:
+    """What a plugged-in part keeps of one person, for `/skill mydata`."""
+
+    examples: list[tuple[str, datetime, str]]  # (skill name, taught at, redacted text)
+    schedules: list[str]
+
+
+class SkillsPort(Protocol):
+    """What the core asks of the skills engine; the composition root plugs one in."""
+
+    async def forget(self, person: Person) -> int:
+        """Erasure: drop what is kept of the person; returns how many versions changed."""
+        ...
+
+    async def held_about(self, person: Person) -> HeldAbout: ...
+
+    async def start(self, publish: Publish) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,4 +57,4 @@ class Services:
     audit: AuditLog
     outbox: Outbox
     router: Router
-    skills: SkillsRuntime | None = None  # the skills engine and its scheduler
+    skills: SkillsPort | None = None  # the skills engine and its scheduler

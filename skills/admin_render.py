@@ -1,4 +1,4 @@
-"""HTML of the skills pages: versions, contributors, and each section/rule with provenance."""
+"""HTML of the admin skills pages: versions, contributors, each section or rule with provenance."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from bot.storage.models import Skill, SkillVersion
-from bot.web.admin_data import Item, SkillSummary, VersionView
 from bot.web.admin_render import Html, badge, code, esc, href, link, paragraph, table, when
+from skills.admin_data import Item, SkillSummary, VersionView
 
 
 def skill_path(skill: Skill) -> str:

@@ -1,5 +1,6 @@
 """`/skill NAME …` and the commands that manage skills: list, show, learn, teach, correct,
-publish, rollback, schedule, unschedule."""
+publish, rollback, schedule, unschedule. The composition root (bot/composition.py) plugs
+this router into the `/skill` family."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.mentions import channel_ref
 from bot.outbound import Button, ButtonStyle
 from bot.router import Router
 from skills.engine import Reply, SkillEngine
+from skills.runtime import SkillsRuntime
 from skills.scheduler import ScheduleError
 
 router = Router()
@@ -21,8 +23,13 @@ CANCEL = "skill.publish.cancel"
 _WEEK = re.compile(r"^\d{4}-W\d{2}$", re.I)
 
 
-def engine(ctx: Context) -> SkillEngine:
+def _runtime(ctx: Context) -> SkillsRuntime | None:
     runtime = ctx.services.skills
+    return runtime if isinstance(runtime, SkillsRuntime) else None
+
+
+def engine(ctx: Context) -> SkillEngine:
+    runtime = _runtime(ctx)
     if runtime is not None:
         return runtime.engine
     services = ctx.services  # e.g. a test that builds Services by hand
@@ -212,7 +219,7 @@ async def rollback(ctx: Context, args: Args) -> None:
     usage="schedule NAME fri 17:00",
 )
 async def schedule(ctx: Context, args: Args) -> None:
-    runtime = ctx.services.skills
+    runtime = _runtime(ctx)
     if len(args.words) < 3 or runtime is None:
         await ctx.reply(
             "Use `/skill schedule NAME DAY HH:MM`, e.g. `/skill schedule weekly-report fri 17:00`."
@@ -240,7 +247,7 @@ async def schedule(ctx: Context, args: Args) -> None:
 
 @router.command("unschedule", summary="stop a scheduled skill", usage="unschedule [NAME]")
 async def unschedule(ctx: Context, args: Args) -> None:
-    runtime = ctx.services.skills
+    runtime = _runtime(ctx)
     removed = (
         await runtime.scheduler.remove(ctx.tenant, ctx.user_id, args.first() or None)
         if runtime

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from bot.consent.ledger import ConsentLedger
 from bot.observations import ObservationStore
+from bot.services import HeldAbout
 from bot.settings import Settings
 from bot.storage.models import Person, SkillSchedule
 from bot.storage.vault import Vault
@@ -15,14 +13,12 @@ from skills.llm import ModelClient
 from skills.rebuild import rebuild_without
 from skills.scheduler import Publish, SkillScheduler
 
-
-@dataclass(frozen=True, slots=True)
-class HeldAbout:
-    examples: list[tuple[str, datetime, str]]  # (skill name, taught at, redacted text)
-    schedules: list[str]
+__all__ = ["HeldAbout", "SkillsRuntime"]
 
 
 class SkillsRuntime:
+    """The skills side of `bot.services.SkillsPort`: engine, scheduler, erasure, mydata."""
+
     def __init__(
         self,
         settings: Settings,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from bot.commands import admin, consent, help, rights, skills
+from collections.abc import Sequence
+
+from bot.commands import admin, consent, help, rights
 from bot.router import Router
 
 
-def build_router() -> Router:
+def build_router(plugged: Sequence[Router] = ()) -> Router:
+    """The `/skill` family: the core's commands, then those the composition root plugs in
+    (bot/composition.py), then `/skill admin …`."""
     root = Router("skill")
     root.include(help.router)
     root.include(consent.router)
     root.include(rights.router)
-    root.include(skills.router)
+    for router in plugged:
+        root.include(router)
     root.include(admin.router, under="admin")
     return root

@@ -1,4 +1,5 @@
-"""The admin pages under /admin: channels, consent ledger, skills with provenance, audit log.
+"""The admin pages under /admin: channels, consent ledger, audit log, and the sections the
+composition root plugs in (the skills pages, with provenance: skills/admin_pages.py).
 
 Read-only and server-rendered, served by the bot's own web server (mounted in bot/app.py).
 Every page works on one workspace (`?ws=platform:workspace_id`) and every query is scoped
@@ -7,7 +8,8 @@ by it (invariant 9). Who may open them: bot/web/admin_auth.py.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -18,7 +20,9 @@ from bot.storage.models import Tenant
 from bot.web import admin_data as data
 from bot.web.admin_auth import COOKIE, Access, AdminAuth, clear_cookie, safe_next, set_cookie
 from bot.web.admin_render import (
+    TABS,
     Nav,
+    Tab,
     audit_body,
     consent_body,
     esc,
@@ -29,8 +33,6 @@ from bot.web.admin_render import (
     page,
     picker,
 )
-from bot.web.admin_skills import skill_body, skills_body
-from skills import store
 
 if TYPE_CHECKING:
     from bot.app import Application
@@ -53,7 +55,7 @@ WRONG_TOKEN = (
 )
 
 
-class _Problem(Exception):
+class Problem(Exception):
     """A page that says what went wrong and what to do."""
 
     def __init__(self, status: int, title: str, text: str) -> None:
@@ -61,15 +63,27 @@ class _Problem(Exception):
         self.status, self.title, self.text = status, title, text
 
 
-def add_admin_routes(web_app: web.Application, app: Application) -> None:
-    pages = AdminPages(app)
+@dataclass(frozen=True, slots=True)
+class AdminSection:
+    """Pages a plugged-in part adds under /admin: its tab (shown before the audit log) and
+    its GET routes, made from the AdminPages they render with (guarded like the rest)."""
+
+    tab: Tab
+    routes: Callable[[AdminPages], Sequence[tuple[str, Handler]]]
+
+
+def add_admin_routes(
+    web_app: web.Application, app: Application, sections: Sequence[AdminSection] = ()
+) -> None:
+    tabs = (*TABS[:-1], *(s.tab for s in sections), TABS[-1])
+    pages = AdminPages(app, tabs)
     router = web_app.router
+    plugged = [route for section in sections for route in section.routes(pages)]
     for path, handler in (
         ("/admin", pages.overview),
         ("/admin/", pages.overview),
         ("/admin/consent", pages.consent),
-        ("/admin/skills", pages.skills),
-        ("/admin/skills/{name}", pages.skill),
+        *plugged,
         ("/admin/audit", pages.audit),
     ):
         router.add_get(path, pages.guarded(handler))
@@ -87,24 +101,25 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location, **HEADERS})
 
 
-def _int_param(request: web.Request, name: str) -> int | None:
+def int_param(request: web.Request, name: str) -> int | None:
     value = request.query.get(name, "").strip()
     if not value:
         return None
     if not value.isdigit():
-        raise _Problem(400, "Bad address", f"{name} must be a whole number, e.g. {name}=2.")
+        raise Problem(400, "Bad address", f"{name} must be a whole number, e.g. {name}=2.")
     return int(value)
 
 
 class AdminPages:
-    def __init__(self, app: Application) -> None:
+    def __init__(self, app: Application, tabs: tuple[Tab, ...] = TABS) -> None:
         self._app = app
+        self._tabs = tabs
         self._auth: AdminAuth | None = None
 
     @property
     def services(self) -> Services:
         if self._app.services is None:
-            raise _Problem(503, "Starting", "Apprentice is still starting: reload in a moment.")
+            raise Problem(503, "Starting", "Apprentice is still starting: reload in a moment.")
         return self._app.services
 
     @property
@@ -127,7 +142,7 @@ class AdminPages:
                 if access is Access.LOGIN:
                     return self._login_page(request.path_qs, None)
                 return await handler(request)
-            except _Problem as problem:
+            except Problem as problem:
                 body = message_body(problem.title, problem.text)
                 return _html(page(problem.title, [body]), problem.status)
 
@@ -168,14 +183,14 @@ class AdminPages:
 
     # -- pages -------------------------------------------------------------------------------
 
-    def _page(
+    def render(
         self, request: web.Request, title: str, tab: str, tenant: Tenant | None, body: str
     ) -> web.Response:
         signed_in = self.auth.cookie_valid(request.cookies.get(COOKIE))
         ws = data.workspace_key(tenant) if tenant else None
-        return _html(page(title, [body], Nav(tab, ws, signed_in)))
+        return _html(page(title, [body], Nav(tab, ws, signed_in, self._tabs)))
 
-    async def _workspace(self, request: web.Request) -> tuple[list[Tenant], Tenant | None]:
+    async def workspace(self, request: web.Request) -> tuple[list[Tenant], Tenant | None]:
         """Every workspace, and the chosen one (the only one when there is just one)."""
         tenants = await data.all_tenants()
         key = request.query.get("ws", "").strip()
@@ -183,7 +198,7 @@ class AdminPages:
             return tenants, tenants[0] if len(tenants) == 1 else None
         tenant = await data.find_tenant(key)
         if tenant is None:
-            raise _Problem(
+            raise Problem(
                 404,
                 "No such workspace",
                 f"There is no workspace {key!r} here. "
@@ -191,25 +206,25 @@ class AdminPages:
             )
         return tenants, tenant
 
-    def _choose(
+    def choose(
         self, request: web.Request, title: str, tab: str, path: str, tenants: list[Tenant]
     ) -> web.Response:
         body = f"<h1>{esc(title)}</h1>" + picker(tenants, None, path)
-        return self._page(request, title, tab, None, body)
+        return self.render(request, title, tab, None, body)
 
     async def overview(self, request: web.Request) -> web.Response:
-        tenants, tenant = await self._workspace(request)
+        tenants, tenant = await self.workspace(request)
         found = await data.overview(tenant, self.services.ledger) if tenant else None
-        return self._page(
+        return self.render(
             request, "Channels", "overview", tenant, overview_body(tenants, tenant, found)
         )
 
     async def consent(self, request: web.Request) -> web.Response:
-        tenants, tenant = await self._workspace(request)
+        tenants, tenant = await self.workspace(request)
         if tenant is None:
-            return self._choose(request, "Consent ledger", "consent", "/admin/consent", tenants)
+            return self.choose(request, "Consent ledger", "consent", "/admin/consent", tenants)
         user = request.query.get("user", "").strip() or None
-        events = await data.consent_events(tenant, user, _int_param(request, "before"))
+        events = await data.consent_events(tenant, user, int_param(request, "before"))
         body = consent_body(
             data.workspace_key(tenant),
             events,
@@ -217,65 +232,17 @@ class AdminPages:
             await data.ledger_users(tenant),
             user,
         )
-        return self._page(request, "Consent ledger", "consent", tenant, body)
-
-    async def skills(self, request: web.Request) -> web.Response:
-        tenants, tenant = await self._workspace(request)
-        if tenant is None:
-            return self._choose(request, "Skills", "skills", "/admin/skills", tenants)
-        found = await data.skill_summaries(tenant, self.services.ledger)
-        return self._page(
-            request, "Skills", "skills", tenant, skills_body(data.workspace_key(tenant), found)
-        )
-
-    async def skill(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        tenants, tenant = await self._workspace(request)
-        if tenant is None:
-            return self._choose(request, f"Skill {name}", "skills", request.path, tenants)
-        ws = data.workspace_key(tenant)
-        skill = await store.find_skill(tenant, name)
-        if skill is None:
-            raise _Problem(
-                404,
-                "No such skill",
-                f"There is no skill {name!r} in {ws}. The Skills page lists the ones there are.",
-            )
-        rows = await store.versions(skill)
-        number = _int_param(request, "v")
-        row = (
-            next((r for r in rows if r.number == number), None)
-            if number is not None
-            else await store.current(skill) or (rows[-1] if rows else None)
-        )
-        if row is None and not rows:
-            raise _Problem(
-                404,
-                "No version yet",
-                f"{name} has no version yet: learn it in chat with /skill learn {name}.",
-            )
-        if row is None:
-            raise _Problem(
-                404,
-                "No such version",
-                f"{name} has no version v{number}. "
-                "Its page lists the versions there are: "
-                f"/admin/skills/{name}?ws={ws}",
-            )
-        view = await data.version_view(tenant, self.services.ledger, skill, row)
-        return self._page(
-            request, f"Skill {name}", "skills", tenant, skill_body(ws, skill, rows, view)
-        )
+        return self.render(request, "Consent ledger", "consent", tenant, body)
 
     async def audit(self, request: web.Request) -> web.Response:
-        tenants, tenant = await self._workspace(request)
+        tenants, tenant = await self.workspace(request)
         if tenant is None:
-            return self._choose(request, "Audit log", "audit", "/admin/audit", tenants)
+            return self.choose(request, "Audit log", "audit", "/admin/audit", tenants)
         audit = self.services.audit
         user = request.query.get("user", "").strip() or None
         pseudonym = audit.pseudonym(tenant.platform, tenant.external_id, user) if user else None
-        entries = await data.audit_entries(tenant, pseudonym, _int_param(request, "before"))
+        entries = await data.audit_entries(tenant, pseudonym, int_param(request, "before"))
         body = audit_body(
             data.workspace_key(tenant), await audit.verify(), entries, user, pseudonym
         )
-        return self._page(request, "Audit log", "audit", tenant, body)
+        return self.render(request, "Audit log", "audit", tenant, body)

@@ -12,12 +12,12 @@ from bot.audit import Verification
 from bot.storage.models import AuditEntry, ConsentEvent, Tenant
 from bot.web.admin_data import PAGE_SIZE, Overview, workspace_key
 
-TABS = (
+Tab = tuple[str, str, str]  # (key, path, label)
+TABS: tuple[Tab, ...] = (
     ("overview", "/admin", "Channels"),
     ("consent", "/admin/consent", "Consent ledger"),
-    ("skills", "/admin/skills", "Skills"),
     ("audit", "/admin/audit", "Audit log"),
-)
+)  # the core's tabs; plugged-in sections add theirs before the audit log
 
 
 class Html(str):
@@ -79,6 +79,7 @@ class Nav:
     active: str
     workspace: str | None
     signed_in: bool  # signed in with the login cookie: offer to sign out
+    tabs: tuple[Tab, ...] = TABS
 
 
 def _nav(nav: Nav) -> str:
@@ -86,7 +87,7 @@ def _nav(nav: Nav) -> str:
         f'<a class="tab" href="{esc(href(path, ws=nav.workspace))}"'
         + (' aria-current="page"' if key == nav.active else "")
         + f">{esc(label)}</a>"
-        for key, path, label in TABS
+        for key, path, label in nav.tabs
     )
     ws = (
         f'<span class="ws">workspace <strong>{esc(nav.workspace)}</strong></span>'
