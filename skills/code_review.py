@@ -1,142 +1,173 @@
-"""`code-review`: mine the team's standards from recurring review comments; check a snippet."""
+"""`code-review`: learn the team's standards from recurring review comments; check a snippet.
+
+A review comment is recognized by what it is — a short remark that names code (see
+skills/code_terms.py) or a property of code a linter knows. Comments that say the same thing
+in other words, by other people, in English or Chinese, are one standard: they name the same
+code or property, or share most of their words. What a standard applies to comes from the
+comments: the code they speak against ("not float", "别再用 select *", "又见 !! 了"), the code
+that must come with a call ("requests.get without a timeout"), or a known property (type
+hints, hard-coded secrets). A snippet is checked line by line, quoting the line and the team's
+own words.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from skills.code_terms import anchors, checks_described, pattern_for
 from skills.kind import Learned, RunRequest, RunResult
 from skills.material import Material
-from skills.text import jaccard, stems
+from skills.tokens import cjk_share, cosine, features
 
-_REVIEW_PREFIX = re.compile(
-    r"^\s*(?:code\s+)?review(?:ed)?\s+(?:on|of|for)\s+(?:PR\s*)?#?\d+\s*[:：-]\s*", re.I
-)
-_CUES = re.compile(
-    r"\b(please use|use \S+ (?:for|instead)|instead of|rather than|don't|do not|never|avoid|"
-    r"no \S+ in|add (?:a |an )?tests?|nit:|should|must)\b",
-    re.I,
-)
-_TERM = r"`?[A-Za-z_][\w.]*(?:\(\))?`?"
-_PREFER_AVOID = re.compile(
-    rf"\buse (?P<prefer>{_TERM})(?: (?:for|in|with) (?P<scope>[\w ]+?))?,? "
-    rf"(?:not|never|instead of|rather than) (?P<avoid>{_TERM})",
-    re.I,
-)
-_AVOID_THEN_PREFER = re.compile(
-    rf"\b(?:no|never|avoid|don't use|do not use) (?P<avoid>{_TERM})"
-    rf"(?: (?:in|for) (?P<scope>[\w ]+?))?[,;.—-]+ *(?:use (?P<prefer>(?:the )?{_TERM}))?",
-    re.I,
-)
-_AVOID = re.compile(rf"\b(?:no|never|avoid|don't use|do not use) (?P<avoid>{_TERM})", re.I)
-_WITHOUT = re.compile(
-    rf"\b(?:never|don't|do not|no) (?:use |call )?(?P<subject>{_TERM}) (?:calls? )?without "
-    rf"(?:a |an |the )?(?P<required>{_TERM})",
-    re.I,
-)
-_TEST = re.compile(r"\badd (?:a |an )?tests? (?:for|covering) (?:the )?(?P<what>[\w -]+)", re.I)
-_BACKTICK = re.compile(r"`([^`]{2,60})`")
-_MONEY = re.compile(r"\b(money|amount|price|total|cost|invoice|balance|fee|currency|payment)", re.I)
-_MONEY_FLOAT = (
-    r"\b\w*(amount|price|total|cost|balance|fee|sum|money)\w*\s*(:\s*\w+\s*)?=\s*-?\d+\.\d+"
-)
-_GENERIC = {"please", "review", "pr", "code", "nit", "this", "here", "use", "add", "the"}
 MIN_COMMENTS = 2
-
-
-def review_comment(text: str) -> str | None:
-    """The comment's own words when a message is a review comment, else None.
-
-    A review comment names the PR it is about, or is one short remark with a reviewing cue
-    ("please use", "avoid", "add a test for"…); multi-line notes are no review comments.
-    """
-    if len(text.split()) > 80:
-        return None
-    body = _REVIEW_PREFIX.sub("", text, count=1)
-    if body != text:
-        return body.strip() or None
-    if len(text.strip().splitlines()) == 1 and len(text.split()) <= 40 and _CUES.search(text):
-        return text.strip()
-    return None
-
-
-def _bare(term: str) -> str:
-    return term.strip("`").removeprefix("the ").strip().rstrip(".,;:!?")
-
-
-def _term_pattern(term: str) -> str:
-    bare = _bare(term)
-    if bare.endswith("()"):
-        return rf"\b{re.escape(bare[:-2])}\s*\("
-    return rf"\b{re.escape(bare)}\b"
+_REF_PREFIX = re.compile(
+    r"^\s*(?:(?:code\s+)?review(?:ed)?\s*(?:on|of|for)?\s*|re:?\s*|on\s+|看了下\s*|评审\s*)?"
+    r"(?:PR|MR|pr|mr)?\s*#?\s*\d+\s*(?:'s\s+PR|的\s*PR|\s*feedback|\s*review|"
+    r"\s*评审)?\s*[:：,，—–-]+\s*",
+    re.I,
+)
+_NEG_BEFORE = re.compile(
+    r"(\b(no|not|never|don'?t|do not|avoid|stop|without|instead of|rather than|remove|drop|ban|"
+    r"get rid of|no more|again|another|yet another|please no)\b|不要|别|不能|禁止|避免|不用|"
+    r"去掉|干掉|"
+    r"删掉|少用|又|再也|不许|不准|不应该)[^.;。；]{0,24}$",
+    re.I,
+)
+_NEG_AFTER = re.compile(
+    r"^[^.;。；]{0,24}?(\b(again|is banned|not allowed|is forbidden|hides?|swallows?|"
+    r"breaks?|leaks?|"
+    r"is (?:a )?bug|crash(?:es)?)\b|又出现|又来了|不行|禁止|不要|有风险|风险|会\s*crash|"
+    r"不允许|不能用)",
+    re.I,
+)
+_POS_BEFORE = re.compile(
+    r"(\b(use|prefer|should be|must be|as|switch to|go with|replace \w+ with|keep (?:it|them|\w+ "
+    r"values?)? ?as|stick to|always)\b|用|改成|换成|改用|使用|统一用|应该用)\s*(?:a |an |the )?$",
+    re.I,
+)
+_REQUIRE = re.compile(
+    r"\b(?:without|with no|missing|lacks?|forgot|always (?:pass|set|add|use)|needs? an?|"
+    r"must have)\s+"
+    r"(?:a |an |the )?`?(?P<en>[A-Za-z_][\w.=]*)`?|(?:加上|带上|要带|必须带|没有加|没加|不带|缺少?|"
+    r"漏了)\s*`?(?P<zh>[A-Za-z_][\w.=]*)`?",
+    re.I,
+)
+_LABELLED = re.compile(r"^\s*(?:[-*•]\s*)?[^:：`]{1,24}[:：]\s*\S")
+_CODE_COMMENT = re.compile(r"^\s*(#|//|--|/\*|\*)")
 
 
 @dataclass(slots=True)
 class _Comment:
     material: Material
     body: str
-    key: str
-    avoid: str = ""
-    prefer: str = ""
-    scope: str = ""
+    anchors: list[str]
+    checks: list[str]
+    features: Counter[str] = field(default_factory=Counter)
 
 
-def _analyse(m: Material, body: str) -> _Comment:
-    match = _WITHOUT.search(body)
-    if match:
-        subject, required = _bare(match["subject"]).lower(), _bare(match["required"]).lower()
-        return _Comment(m, body, f"require:{subject}:{required}", scope=required, prefer=subject)
-    for pattern in (_PREFER_AVOID, _AVOID_THEN_PREFER):
-        match = pattern.search(body)
-        if match:
-            avoid = _bare(match.group("avoid")).lower()
-            prefer = _bare(match.group("prefer") or "")
-            return _Comment(
-                m,
-                body,
-                f"avoid:{avoid.removesuffix('()')}",
-                avoid,
-                prefer,
-                match.group("scope") or "",
-            )
-    match = _AVOID.search(body)
-    if match:
-        avoid = _bare(match.group("avoid")).lower()
-        return _Comment(m, body, f"avoid:{avoid.removesuffix('()')}", avoid)
-    match = _TEST.search(body)
-    if match:
-        what = " ".join(sorted(stems(" ".join(match.group("what").split()[:2]))))
-        return _Comment(m, body, f"test:{what}")
-    return _Comment(m, body, "words:" + " ".join(sorted(stems(body) - _GENERIC)))
+def review_comment(m: Material) -> _Comment | None:
+    """The message read as a review comment, or None when it is none."""
+    text = m.text.strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or len(lines) > 6 or len(text) > 600:
+        return None
+    if len(lines) >= 3 and sum(1 for line in lines if _LABELLED.match(line)) >= 2:
+        return None  # notes or a report, not a remark about code
+    body = _REF_PREFIX.sub("", text, count=1).strip() or text
+    named = anchors(body)
+    checks = [c.name for c in checks_described(body)]
+    if not named and not checks:
+        return None
+    return _Comment(m, body, named, checks, features(body))
 
 
-def _patterns(comments: list[_Comment]) -> list[dict]:
-    found: dict[str, dict] = {}
-    for c in comments:
-        if c.avoid:
-            found[_term_pattern(c.avoid)] = {"regex": _term_pattern(c.avoid), "what": c.avoid}
-            if c.avoid == "float" and (_MONEY.search(c.body) or _MONEY.search(c.scope)):
-                found[_MONEY_FLOAT] = {"regex": _MONEY_FLOAT, "what": "a money amount as float"}
-        if c.key.startswith("require:"):
-            subject = c.prefer.removesuffix("()")
-            regex = rf"\b{re.escape(subject)}\b(\.\w+)?\s*\("
-            found[regex] = {
-                "regex": regex,
-                "unless_line": rf"\b{re.escape(c.scope)}\b",
-                "what": f"{subject} without {c.scope}",
-            }
-        if c.key.startswith("test:") and "error" in c.key:
-            found["error-path"] = {
-                "regex": r"^\s*(raise\b|except\b)",
-                "unless": r"\bdef test_|pytest\.raises|assertRaises",
-                "what": "an error path with no test in the snippet",
-            }
-        for code in _BACKTICK.findall(c.body):
-            found.setdefault(re.escape(code), {"regex": re.escape(code), "what": code})
-    return list(found.values())
+def _polarity(body: str, anchor: str) -> int:
+    """+1 when the comment asks for this code, -1 when it speaks against it, 0 when neither."""
+    plain = body.replace("`", "")
+    index = plain.lower().find(anchor)
+    if index < 0:
+        return 0
+    before, after = plain[:index], plain[index + len(anchor) :]
+    if _NEG_BEFORE.search(before) or _NEG_AFTER.search(after):
+        return -1
+    if _POS_BEFORE.search(before):
+        return 1
+    return 0
+
+
+def _cluster(comments: list[_Comment]) -> list[list[_Comment]]:
+    """Comments that state one standard: shared code, a shared check, or mostly shared words."""
+    anchor_df = Counter(a for c in comments for a in set(c.anchors))
+    parent = list(range(len(comments)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(comments):
+        for j in range(i + 1, len(comments)):
+            b = comments[j]
+            shared = set(a.anchors) & set(b.anchors)
+            # An anchor most comments name (e.g. `SELECT` in a SQL team) joins nothing alone.
+            rare = {x for x in shared if anchor_df[x] * 2 <= len(comments) or len(comments) < 4}
+            same = bool(set(a.checks) & set(b.checks)) or bool(rare)
+            if same or cosine(a.features, b.features) >= 0.45:
+                parent[find(j)] = find(i)
+    groups: dict[int, list[_Comment]] = {}
+    for i, c in enumerate(comments):
+        groups.setdefault(find(i), []).append(c)
+    return list(groups.values())
+
+
+def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
+    votes: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for c in group:
+        for a in c.anchors:
+            seen[a] += 1
+            votes[a] += _polarity(c.body, a)
+    patterns: list[dict[str, str]] = []
+    required = Counter(
+        (m["en"] or m["zh"]).lower()
+        for c in group
+        for m in _REQUIRE.finditer(c.body.replace("`", ""))
+    )
+    need = required.most_common(1)[0][0] if required else ""
+    common = [a for a, n in seen.most_common() if n * 2 >= len(group) or len(seen) == 1]
+    # "requests.get without a timeout": the call is fine, what it lacks is the rule.
+    against = [] if need else [a for a in seen if votes[a] < 0]
+    if not against and not need and len(common) == 1 and votes[common[0]] == 0:
+        against = common  # a comment that only names code names what is wrong with it
+    for a in against:
+        regex = pattern_for(a)
+        if regex:
+            patterns.append({"regex": regex, "what": a})
+    if need:
+        for a in common:
+            regex = pattern_for(a)
+            if a != need and regex:
+                patterns.append(
+                    {
+                        "regex": regex,
+                        "unless_line": rf"(?i)\b{re.escape(need)}",
+                        "what": f"{a} without {need}",
+                    }
+                )
+    checks = Counter(name for c in group for name in c.checks)
+    for name, n in checks.items():
+        if n * 2 >= len(group):
+            patterns.append({"check": name, "what": name.replace("-", " ")})
+    return patterns
+
+
+def _central(group: list[_Comment]) -> _Comment:
+    return max(group, key=lambda c: sum(cosine(c.features, o.features) for o in group))
 
 
 class CodeReview:
@@ -149,45 +180,25 @@ class CodeReview:
     input = "text"
 
     def learn(self, materials: Sequence[Material]) -> Learned | None:
-        comments = []
-        for m in materials:
-            body = review_comment(m.text)
-            if body:
-                comments.append(_analyse(m, body))
-        groups: list[list[_Comment]] = []
-        for c in comments:
-            home = None
-            for g in groups:
-                if g[0].key == c.key or (
-                    c.key.startswith("words:")
-                    and g[0].key.startswith("words:")
-                    and jaccard(g[0].key[6:].split(), c.key[6:].split()) >= 0.4
-                ):
-                    home = g
-                    break
-            if home is None:
-                groups.append([c])
-            else:
-                home.append(c)
+        comments = [c for c in (review_comment(m) for m in materials) if c is not None]
         rules: list[dict[str, Any]] = []
         provenance: dict[str, list[str]] = {}
         used: Counter[str] = Counter()
-        for group in sorted(groups, key=len, reverse=True):
+        groups = sorted(_cluster(comments), key=lambda g: (-len(g), g[0].material.occurred_at))
+        for group in groups:
             if len({c.material.id for c in group}) < MIN_COMMENTS:
                 continue
-            wording = Counter(c.body for c in group).most_common()
             rule_id = f"r{len(rules) + 1}"
+            center = _central(group)
             rules.append(
                 {
                     "id": rule_id,
-                    "text": wording[0][0],
+                    "text": center.body,
                     "quotes": [
                         {"author": c.material.author, "text": c.body, "source": c.material.id}
                         for c in group
                     ],
-                    "avoid": group[0].avoid,
-                    "prefer": group[0].prefer,
-                    "patterns": _patterns(group),
+                    "patterns": _rule_patterns(group),
                     "comments": len(group),
                     "authors": sorted({c.material.author for c in group}),
                 }
@@ -215,41 +226,36 @@ class CodeReview:
                 "`/skill learn code-review` once review comments were posted in observed channels.",
                 ok=False,
             )
-        findings = []
-        unchecked = []
-        lines = code.splitlines()
-        for rule in rules:
-            hits: list[tuple[int, str]] = []
-            for pattern in rule.get("patterns", []):
-                if pattern.get("unless") and re.search(pattern["unless"], code, re.M):
-                    continue
-                regex = re.compile(pattern["regex"], re.I if pattern["regex"].islower() else 0)
-                for number, line in enumerate(lines, 1):
-                    if line.strip().startswith("#"):
-                        continue
-                    unless = pattern.get("unless_line")
-                    if unless and re.search(unless, line):
-                        continue
-                    if regex.search(line) and (number, line) not in hits:
-                        hits.append((number, line))
-            if hits:
-                findings.append((rule, sorted(hits)))
-            elif not rule.get("patterns"):
-                unchecked.append(rule)
+        findings, unchecked = check(code, rules)
+        zh = cjk_share(" ".join(r["text"] for r in rules)) > 0.3
+        checked = len(rules) - len(unchecked)
         if not findings:
-            text = f"No team rule is broken by this snippet ({len(rules)} rule(s) checked)."
+            text = (
+                f"没有违反团队的规则（检查了 {checked} 条）。"
+                if zh
+                else f"No team rule is broken by this snippet ({checked} rule(s) checked)."
+            )
         else:
-            out = [f"*Code review* — {len(findings)} team rule(s) broken:"]
+            out = [
+                f"*代码评审* — 违反了 {len(findings)} 条团队规则："
+                if zh
+                else f"*Code review* — {len(findings)} team rule(s) broken:"
+            ]
             for n, (rule, hits) in enumerate(findings, 1):
                 out.append(
-                    f"{n}. “{quote(rule, request.live)}” (from {rule['comments']} review comments)"
+                    f"{n}. [{rule['id']}] “{quote(rule, request.live)}” "
+                    + (
+                        f"（来自 {rule['comments']} 条评审意见）"
+                        if zh
+                        else f"(from {rule['comments']} review comments)"
+                    )
                 )
                 out.extend(f"    line {number}: `{line.strip()}`" for number, line in hits[:5])
             text = "\n".join(out)
         if unchecked:
-            text += "\nAlso remember: " + "; ".join(
-                f"“{quote(r, request.live)}”" for r in unchecked
-            )
+            text += (
+                "\n另外请注意：" if zh else "\nAlso remember (no code pattern to check): "
+            ) + "; ".join(f"({r['id']}) “{quote(r, request.live)}”" for r in unchecked)
         return RunResult(
             text,
             data={
@@ -267,6 +273,37 @@ class CodeReview:
                 f"applies to: {applies}"
             )
         return lines
+
+
+def check(
+    code: str, rules: Sequence[dict]
+) -> tuple[list[tuple[dict, list[tuple[int, str]]]], list[dict]]:
+    """The rules a snippet breaks, with the lines; and the rules no pattern can check."""
+    from skills.code_terms import CHECKS  # noqa: PLC0415 - one table, read here
+
+    by_name = {c.name: c for c in CHECKS}
+    lines = code.splitlines()
+    findings, unchecked = [], []
+    for rule in rules:
+        hits: list[tuple[int, str]] = []
+        for pattern in rule.get("patterns", []):
+            for number, line in enumerate(lines, 1):
+                if _CODE_COMMENT.match(line) or (number, line) in hits:
+                    continue
+                if "check" in pattern:
+                    found = pattern["check"] in by_name and by_name[pattern["check"]].finds(line)
+                else:
+                    found = bool(re.search(pattern["regex"], line))
+                    unless = pattern.get("unless_line")
+                    if found and unless and re.search(unless, line):
+                        found = False
+                if found:
+                    hits.append((number, line))
+        if hits:
+            findings.append((rule, sorted(hits)))
+        elif not rule.get("patterns"):
+            unchecked.append(rule)
+    return findings, unchecked
 
 
 def visible_rules(template: dict, live: set[str]) -> list[dict]:

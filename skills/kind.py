@@ -27,6 +27,8 @@ class RunRequest:
     now: datetime
     input_text: str = ""  # pasted code or notes
     materials: Sequence[Material] = ()  # the requester's own messages of the period, or a thread
+    examples: Sequence[Material] = ()  # the team's consented posts the version learned from
+    people: frozenset[str] = frozenset()  # user ids of the workspace (owners in notes)
     period: tuple[datetime, datetime] | None = None
     period_label: str = ""
 

@@ -1,7 +1,11 @@
 """`meeting-memo`: learn the team's meeting types and their templates; write a memo from notes.
 
-A memo lists decisions, action items with owners and dates, and the **unaddressed issues**:
-questions nobody answered, actions with no owner, decisions reopened without resolution.
+A meeting type is what the titles of the team's recurring notes keep constant ("Sprint
+planning — Sprint 13", "Sprint planning — Sprint 14" → sprint planning; "故障复盘 5/12" →
+故障复盘); its template is the fields those notes keep using. A memo lists decisions, action
+items with owners and dates, and the **unaddressed issues**: questions nobody answered, actions
+with no owner, decisions reopened without a conclusion. When it finds none it says what it
+looked for — it never claims that everything was answered.
 """
 
 from __future__ import annotations
@@ -10,216 +14,83 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from skills.kind import Learned, RunRequest, RunResult
 from skills.material import Material
-from skills.text import jaccard, stems, words
+from skills.memo_parse import ACTION, DECISION, FIELD, QUESTION, REOPEN, Notes, parse, unaddressed
+from skills.template import key
+from skills.tokens import cjk_share
 
-_MEETING_WORDS = (
-    "standup",
-    "stand-up",
-    "planning",
-    "retro",
-    "retrospective",
-    "incident review",
-    "postmortem",
-    "post-mortem",
-    "kickoff",
-    "kick-off",
-    "sprint review",
-    "1:1",
-    "design review",
-    "sync",
-    "demo",
-    "all-hands",
-    "triage",
-)
-_TITLE = re.compile(r"^(?P<type>[A-Za-z][\w /&:-]*?)\s+(?:meeting|notes|minutes|memo|sync)\b", re.I)
-_DATEISH = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}\b|\b\d{4}-W\d{2}\b")
-_FIELD = re.compile(
-    r"^\s*(?:[-*•]\s*)?(?P<field>[A-Za-z][A-Za-z /]{0,24}?)\s*[:：]\s*(?P<rest>.*)$"
-)
-_SYNONYMS = {
-    "stand-up": "standup",
-    "post-mortem": "incident review",
-    "postmortem": "incident review",
-    "retrospective": "retro",
-    "kick-off": "kickoff",
+LABELS = {
+    "en": {
+        "decisions": "Decisions",
+        "actions": "Action items",
+        "unaddressed": "Unaddressed issues",
+    },
+    "zh": {"decisions": "决定", "actions": "待办", "unaddressed": "未解决的问题"},
 }
-_FIELD_KIND = {
-    "decision": "decision",
-    "decisions": "decision",
-    "decided": "decision",
-    "agreed": "decision",
-    "resolution": "decision",
-    "action": "action",
-    "actions": "action",
-    "action item": "action",
-    "action items": "action",
-    "todo": "action",
-    "ai": "action",
-    "follow-up": "action",
-    "follow up": "action",
-    "question": "question",
-    "questions": "question",
-    "q": "question",
-    "open question": "question",
-    "answer": "answer",
-    "a": "answer",
-    "re": "answer",
+_OPEN = {
+    "en": {
+        "question": "Question nobody answered: {}",
+        "owner": "Action with no owner: {}",
+        "reopen": "Decision reopened, no conclusion: {}",
+        "none": "none found — I looked for questions without an answer, actions without an owner "
+        "and decisions reopened without a conclusion, and these notes show none of them",
+        "no_owner": "no owner",
+        "memo": "memo",
+        "template": "the team's {} template",
+        "empty": "(none in these notes)",
+    },
+    "zh": {
+        "question": "没有答复的问题：{}",
+        "owner": "没有负责人的待办：{}",
+        "reopen": "被重新讨论、还没有结论的决定：{}",
+        "none": "没有发现：我检查了没有答复的问题、没有负责人的待办"
+        "和重新讨论却没有结论的决定，这份纪要里没有",
+        "no_owner": "无负责人",
+        "memo": "纪要",
+        "template": "按团队的{}模板",
+        "empty": "（纪要里没有）",
+    },
 }
-_REOPEN = re.compile(
-    r"\b(reopen(?:ed|ing)?|revisit(?:ed|ing)?|reconsider(?:ed|ing)?|"
-    r"back to square one|undo (?:the )?decision|no longer agreed)\b",
-    re.I,
+_TITLE_TOKEN = re.compile(r"[A-Za-z][A-Za-z/&+-]*[A-Za-z]|[A-Za-z]|[\u4e00-\u9fff]")
+_NOISE = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[/.]\d{1,2}|\d{1,2}月\d{1,2}日|\bW\d{1,2}\b|"
+    r"[vV]?\d+(?:\.\d+)*"
 )
-_OWNER = re.compile(
-    r"^@?(?P<owner>[A-Za-z][\w.-]{1,30})\s+(?:to|will|owns|takes|:)\s+(?P<task>.+)$", re.I
-)
-_OWNER_TAG = re.compile(r"\((?:owner|who)\s*[:=]?\s*@?(?P<owner>[\w.-]+)\)|@(?P<at>[\w.-]+)", re.I)
-_DUE = re.compile(
-    r"\s*(?:\b(?:by|due|before|until)\s+(?P<due>(?:next\s+)?(?:mon|tue|wed|thu|fri|sat|sun)\w*|"
-    r"\d{4}-\d{2}-\d{2}|tomorrow|today|end of (?:day|week|month|sprint)|eod|eow|next week|"
-    r"\d{1,2}/\d{1,2}))\.?",
-    re.I,
-)
-_NOT_OWNERS = {
-    "we",
-    "the",
-    "a",
-    "an",
-    "someone",
-    "somebody",
-    "team",
-    "all",
-    "everyone",
-    "tbd",
-    "write",
-    "draft",
-    "update",
-    "fix",
-    "ship",
-    "check",
-    "send",
-    "review",
-    "add",
-    "make",
-    "create",
-    "prepare",
-    "follow",
-    "ask",
-    "find",
-    "set",
-    "move",
-    "plan",
-}
-DEFAULT_SECTIONS = ["Decisions", "Action items"]
+_GENERIC = {"notes", "note", "minutes", "memo", "meeting", "会议", "纪要"}
+MIN_NOTES = 2
 
 
-def meeting_type(title: str) -> str | None:
-    """`Planning meeting 2026-11-25` → `planning`; None when the line names no meeting."""
-    line = _DATEISH.sub("", title.splitlines()[0] if title else "").strip(" -—:")
-    lowered = line.lower()
-    match = _TITLE.match(line)
-    if match:
-        name = match.group("type").lower().strip()
-        name = re.sub(r"\s+", " ", name.split(":")[0]).strip()
-        return _SYNONYMS.get(name, name) if name and len(name.split()) <= 3 else None
-    for word in _MEETING_WORDS:
-        if re.search(rf"(^|\W){re.escape(word)}(\W|$)", lowered):
-            return _SYNONYMS.get(word, word)
-    return None
+def is_notes(notes: Notes) -> bool:
+    kinds = Counter(s.kind for s in notes.statements)
+    marked = kinds[DECISION] + kinds[ACTION] + kinds[QUESTION] + kinds[REOPEN]
+    return bool(notes.title) and len(notes.statements) >= 2 and marked >= 2
 
 
-def _field_name(name: str) -> str:
-    return name.strip().lower()
+def title_tokens(title: str) -> list[str]:
+    cleaned = _NOISE.sub(" ", title.split("\n")[0])
+    cleaned = (
+        re.split(r"[:：—–|｜(（【\[]", cleaned, maxsplit=1)[0]
+        if re.search(r"[:：—–|｜(（【\[]", cleaned[3:])
+        else cleaned
+    )
+    return [t.lower() for t in _TITLE_TOKEN.findall(cleaned) if t.lower() not in _GENERIC]
 
 
-@dataclass(slots=True)
-class Memo:
-    kind: str
-    fields: dict[str, list[str]] = field(default_factory=dict)  # other fields, in order
-    decisions: list[str] = field(default_factory=list)
-    actions: list[dict] = field(default_factory=list)
-    questions: list[str] = field(default_factory=list)
-    unaddressed: list[str] = field(default_factory=list)
+def _contains(a: Sequence[str], b: Sequence[str]) -> float:
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / min(len(sa), len(sb)) if sa and sb else 0.0
 
 
-def analyse(notes: str) -> Memo:
-    """Decisions, actions (owner, date), and what was left open, from meeting notes."""
-    lines = [line.strip() for line in notes.splitlines() if line.strip()]
-    memo = Memo(kind=(meeting_type(lines[0]) if lines else None) or "")
-    body = lines[1:] if lines and memo.kind else lines
-    entries: list[tuple[str, str]] = []  # (kind, text)
-    for line in body:
-        match = _FIELD.match(line)
-        name = _field_name(match.group("field")) if match else ""
-        rest = match.group("rest").strip() if match else line.lstrip("-*• ").strip()
-        kind = _FIELD_KIND.get(name)
-        if kind is None and match and len(name.split()) <= 3 and rest:
-            memo.fields.setdefault(match.group("field").strip(), []).append(rest)
-            kind = "field"
-        if kind is None:
-            if rest.endswith("?"):
-                kind = "question"
-            elif _REOPEN.search(rest):
-                kind = "reopen"
-            elif re.match(r"^(we )?(decided|agreed)\b", rest, re.I):
-                kind = "decision"
-            elif _OWNER.match(rest) and re.search(r"\b(to|will)\b", rest):
-                kind = "action"
-            else:
-                kind = "note"
-        entries.append((kind, rest))
-    for index, (kind, text) in enumerate(entries):
-        later = entries[index + 1 :]
-        if kind == "decision":
-            memo.decisions.append(text)
-        elif kind == "action":
-            action = _parse_action(text)
-            memo.actions.append(action)
-            if not action["owner"]:
-                memo.unaddressed.append(f"Action with no owner: {action['task']}")
-        elif kind == "question":
-            memo.questions.append(text)
-            if not _answered(text, later):
-                memo.unaddressed.append(f"Question nobody answered: {text}")
-        elif kind == "reopen" and not any(
-            k == "decision" and jaccard(stems(t), stems(text)) >= 0.2 for k, t in later
-        ):
-            memo.unaddressed.append(f"Decision reopened without resolution: {text}")
-    return memo
-
-
-def _answered(question: str, later: list[tuple[str, str]]) -> bool:
-    asked = stems(question) - {"we", "do", "keep"}
-    for kind, text in later:
-        if kind == "answer":
-            return True
-        if (
-            kind in ("decision", "note", "field")
-            and asked
-            and (len(asked & stems(text)) / len(asked) >= 0.5)
-        ):
-            return True
-    return False
-
-
-def _parse_action(text: str) -> dict:
-    due_match = _DUE.search(text)
-    due = due_match.group("due") if due_match else ""
-    task = _DUE.sub("", text).strip().rstrip(".")
-    owner = ""
-    match = _OWNER.match(task)
-    if match and match.group("owner").lower() not in _NOT_OWNERS:
-        owner, task = match.group("owner").lstrip("@"), match.group("task")
-    else:
-        tag = _OWNER_TAG.search(task)
-        if tag:
-            owner = tag.group("owner") or tag.group("at") or ""
-            task = _OWNER_TAG.sub("", task).strip()
-    return {"owner": owner, "task": task.strip(), "due": due}
+def type_name(titles: Sequence[Sequence[str]]) -> str:
+    """What the titles keep constant, in the order they say it."""
+    counts = Counter(t for tokens in titles for t in set(tokens))
+    keep = [t for t in dict.fromkeys(titles[0]) if counts[t] * 2 > len(titles)]
+    out = ""
+    for t in keep:
+        out += t if re.match(r"[\u4e00-\u9fff]", t) or not out else " " + t
+    return re.sub(r"\s+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s+", "", out).strip()
 
 
 class MeetingMemo:
@@ -233,97 +104,58 @@ class MeetingMemo:
     input = "text"
 
     def learn(self, materials: Sequence[Material]) -> Learned | None:
-        by_type: dict[str, list[Material]] = defaultdict(list)
+        people = {m.author for m in materials}
+        groups: list[tuple[list[str], list[tuple[Material, Notes]]]] = []
         for m in materials:
-            first = m.text.strip().splitlines()[0] if m.text.strip() else ""
-            kind = meeting_type(first)
-            if kind and len(m.text.strip().splitlines()) >= 2:
-                by_type[kind].append(m)
+            notes = parse(m.text, people)
+            if not is_notes(notes):
+                continue
+            tokens = title_tokens(notes.title)
+            if not tokens:
+                continue
+            home = next((g for g in groups if _contains(g[0], tokens) >= 0.6), None)
+            if home is None:
+                groups.append((tokens, [(m, notes)]))
+            else:
+                home[1].append((m, notes))
         types = []
         provenance: dict[str, list[str]] = {}
         used: Counter[str] = Counter()
-        for kind, notes in sorted(by_type.items(), key=lambda kv: -len(kv[1])):
-            if len(notes) < 2:
+        for _, members in sorted(groups, key=lambda g: -len(g[1])):
+            if len(members) < MIN_NOTES or len({m.author for m, _ in members}) < 1:
                 continue
-            positions: dict[str, list[float]] = defaultdict(list)
-            spelled: dict[str, Counter[str]] = defaultdict(Counter)
-            for m in notes:
-                fields_seen: list[str] = []
-                for line in m.text.strip().splitlines()[1:]:
-                    match = _FIELD.match(line)
-                    if match and len(match.group("field").split()) <= 3:
-                        key = _field_name(match.group("field"))
-                        if key not in fields_seen:
-                            fields_seen.append(key)
-                            spelled[key][match.group("field").strip()] += 1
-                for index, key in enumerate(fields_seen):
-                    positions[key].append(index / max(1, len(fields_seen) - 1))
-            keep = [k for k in positions if len(positions[k]) * 2 >= len(notes)]
-            keep.sort(key=lambda k: statistics.mean(positions[k]))
+            name = type_name([title_tokens(n.title) for _, n in members])
+            if not name or name in provenance:
+                continue
             types.append(
                 {
-                    "name": kind,
-                    "notes": len(notes),
-                    "fields": [spelled[k].most_common(1)[0][0] for k in keep],
-                    "words": sorted(set(words(kind))),
-                    "authors": sorted({m.author for m in notes}),
+                    "name": name,
+                    "notes": len(members),
+                    "fields": _fields(members),
+                    "authors": sorted({m.author for m, _ in members}),
                 }
             )
-            provenance[kind] = [m.id for m in notes]
-            used.update(m.author for m in notes)
+            provenance[name] = [m.id for m, _ in members]
+            used.update(m.author for m, _ in members)
         if not types:
             return None
         inputs = sorted({i for ids in provenance.values() for i in ids})
         return Learned({"types": types}, {"types": provenance, "inputs": inputs}, dict(used))
 
     def run(self, template: dict, request: RunRequest) -> RunResult:
-        notes = request.input_text
-        if not notes.strip() and request.materials:
-            notes = "\n".join(m.text for m in request.materials)
-        if not notes.strip():
+        text = request.input_text
+        if not text.strip() and request.materials:
+            text = "\n".join(m.text for m in request.materials)
+        if not text.strip():
             return RunResult(
                 "Paste the meeting notes after the command (the first line may name the "
                 "meeting, e.g. `Planning meeting 2026-11-25`), or run it in the meeting's thread.",
                 ok=False,
             )
-        memo = analyse(notes)
+        notes = parse(text, set(request.people) | request.live)
         types = [t for t in template.get("types", []) if set(t.get("authors", [])) & request.live]
-        chosen = _choose_type(memo, types)
-        fields = [f for f in (chosen or {}).get("fields", [])]
-        title = f"*{(chosen or {}).get('name', memo.kind or 'meeting').capitalize()} memo*"
-        out = [title]
-        if chosen:
-            out[0] += f" — the team's {chosen['name']} template"
-        shown_kinds = set()
-        for name in fields:
-            key = _FIELD_KIND.get(_field_name(name))
-            if key in ("decision", "action", "question", "answer"):
-                shown_kinds.add(key)
-                _memo_section(out, key, memo)
-                continue
-            values = next((v for k, v in memo.fields.items() if k.lower() == name.lower()), [])
-            out.append(f"*{name}*")
-            out.extend(f"- {v}" for v in values) if values else out.append("- (none)")
-        for key in ("decision", "action"):
-            if key not in shown_kinds:
-                _memo_section(out, key, memo)
-        for name, values in memo.fields.items():
-            if all(name.lower() != f.lower() for f in fields):
-                out.append(f"*{name}*")
-                out.extend(f"- {v}" for v in values)
-        out.append("*Unaddressed issues*")
-        out.extend(f"- {u}" for u in memo.unaddressed) if memo.unaddressed else out.append(
-            "- none: every question was answered and every action has an owner"
-        )
-        return RunResult(
-            "\n".join(out),
-            data={
-                "type": (chosen or {}).get("name", memo.kind),
-                "decisions": memo.decisions,
-                "actions": memo.actions,
-                "unaddressed": memo.unaddressed,
-            },
-        )
+        chosen = choose_type(notes, types)
+        return render(notes, chosen, "zh" if cjk_share(text) > 0.3 else "en")
 
     def summary(self, template: dict) -> list[str]:
         return [
@@ -333,32 +165,91 @@ class MeetingMemo:
         ]
 
 
-def _memo_section(out: list[str], key: str, memo: Memo) -> None:
-    if key == "decision":
-        out.append("*Decisions*")
-        out.extend(f"- {d}" for d in memo.decisions) if memo.decisions else out.append("- (none)")
-    elif key == "action":
-        out.append("*Action items*")
-        for a in memo.actions:
-            owner = a["owner"] or "(no owner)"
-            due = f" — due {a['due']}" if a["due"] else " — no date"
-            out.append(f"- {owner}: {a['task']}{due}")
-        if not memo.actions:
-            out.append("- (none)")
-    elif key == "question":
-        out.append("*Questions*")
-        out.extend(f"- {q}" for q in memo.questions) if memo.questions else out.append("- (none)")
+def _fields(members: Sequence[tuple[Material, Notes]]) -> list[str]:
+    """The labels the type's notes keep using, in their usual order (speakers are no field)."""
+    positions: dict[str, list[float]] = defaultdict(list)
+    spelled: dict[str, Counter[str]] = defaultdict(Counter)
+    for _, notes in members:
+        seen: list[str] = []
+        for s in notes.statements:
+            if s.label and not s.speaker and key(s.label) not in seen:
+                seen.append(key(s.label))
+                spelled[key(s.label)][s.label] += 1
+        for i, k in enumerate(seen):
+            positions[k].append(i / max(1, len(seen) - 1))
+    keep = [k for k in positions if len(positions[k]) * 2 >= len(members)]
+    keep.sort(key=lambda k: statistics.mean(positions[k]))
+    return [spelled[k].most_common(1)[0][0] for k in keep]
 
 
-def _choose_type(memo: Memo, types: list[dict]) -> dict | None:
-    if not types:
-        return None
-    if memo.kind:
-        for t in types:
-            if t["name"] == memo.kind or set(words(memo.kind)) & set(t.get("words", [])):
-                return t
-    seen = {f.lower() for f in memo.fields} | ({"decision"} if memo.decisions else set())
-    best = max(types, key=lambda t: jaccard({f.lower() for f in t["fields"]}, seen))
-    if jaccard({f.lower() for f in best["fields"]}, seen) > 0:
+def choose_type(notes: Notes, types: Sequence[dict]) -> dict | None:
+    tokens = title_tokens(notes.title)
+    best, score = None, 0.0
+    for t in types:
+        name_tokens = _TITLE_TOKEN.findall(t["name"].lower())
+        s = _contains(name_tokens, tokens) if tokens else 0.0
+        if s > score:
+            best, score = t, s
+    if best is not None and score >= 0.6:
         return best
-    return None
+    labels = {key(s.label) for s in notes.statements if s.label}
+    best, score = None, 0.0
+    for t in types:
+        fields = {key(f) for f in t["fields"]}
+        s = len(fields & labels) / len(fields | labels) if fields and labels else 0.0
+        if s > score:
+            best, score = t, s
+    return best if score >= 0.5 else None
+
+
+def render(notes: Notes, chosen: dict | None, lang: str) -> RunResult:
+    words, labels = _OPEN[lang], LABELS[lang]
+    kind = chosen["name"] if chosen else ""
+    title = kind[:1].upper() + kind[1:] if kind else ("Meeting" if lang == "en" else "会议")
+    sep = " " if lang == "en" or not re.match(r"[\u4e00-\u9fff]", title[-1:]) else ""
+    out = [
+        f"*{title}{sep}{words['memo']}*"
+        + (f" — {words['template'].format(kind)}" if chosen else "")
+    ]
+    if notes.title:
+        out.append(notes.title)
+    fields = notes.fields()
+    for name in (chosen or {}).get("fields", []):
+        values = next((v for k, v in fields.items() if key(k) == key(name)), None)
+        if values is None:
+            continue
+        out.append(f"*{name}*")
+        out.extend(f"- {v}" for v in values)
+    for name, values in fields.items():
+        if all(key(name) != key(f) for f in (chosen or {}).get("fields", [])):
+            out.append(f"*{name}*")
+            out.extend(f"- {v}" for v in values)
+    decisions = notes.of(DECISION)
+    out.append(f"*{labels['decisions']}*")
+    out.extend(f"- {d.text}" for d in decisions) if decisions else out.append(f"- {words['empty']}")
+    actions = notes.of(ACTION)
+    out.append(f"*{labels['actions']}*")
+    for a in actions:
+        owner = a.owner or words["no_owner"]
+        out.append(f"- {a.text} — {owner}" + (f", {a.due}" if a.due else ""))
+    if not actions:
+        out.append(f"- {words['empty']}")
+    issues = unaddressed(notes)
+    out.append(f"*{labels['unaddressed']}*")
+    out.extend(f"- {words[what].format(text)}" for what, text in issues) if issues else out.append(
+        f"- {words['none']}"
+    )
+    return RunResult(
+        "\n".join(out),
+        data={
+            "type": kind or None,
+            "decisions": [d.text for d in decisions],
+            "actions": [
+                {"owner": a.owner or None, "task": a.text, "due": a.due or None} for a in actions
+            ],
+            "unaddressed": [text for _, text in issues],
+        },
+    )
+
+
+__all__ = ["FIELD", "LABELS", "MeetingMemo"]

@@ -1,419 +1,367 @@
-"""Template mining and filling: recurring structured posts → headed sections → filled draft.
+"""Template induction: align a team's recurring posts to find their title, headings and order.
 
-Used by `weekly-report` (posts with a weekly cadence) and by skills taught by example.
-A template dict looks like::
+Nothing here knows any team's section names or markup. A heading is a short line that recurs
+across posts by different people (`*Shipped*`, `### ✅ Done`, `【本周完成】`, `1、进行中`,
+`Needs help:` all work); the lines between two headings are that section's items. The title
+keeps only what is constant across posts: the week and the date become fields, a word seen
+in one post alone is never part of it. A template dict looks like::
 
-    {"title": "Weekly report {week}", "heading_style": "*{h}*", "bullet": "-",
-     "sections": [{"heading": "Done", "usual_items": 2, "usual_words": 5,
-                   "keywords": {"ship": 3, …}, "authors": [...], "sources": [...]}],
+    {"title": "checkout weekly — {week}", "heading_style": "*{h}*", "bullet": "-",
+     "sections": [{"heading": "Shipped", "key": "shipped", "state": "done",
+                   "usual_items": 2, "authors": [...]}],
      "title_authors": [...], "posts": 12, "weeks": 4}
 """
 
 from __future__ import annotations
 
-import math
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from skills.material import Material
-from skills.text import (
-    StructuredPost,
-    content_words,
-    generalize_title,
-    heading_key,
-    iso_week_label,
-    jaccard,
-    parse_bullet,
-    parse_heading,
-    parse_structured,
-    stem,
-    stems,
-)
+from skills.status import heading_state, state_of
+from skills.text import iso_week_label, parse_structured
 
-# What kind of section a heading names, and the cue words that route an item to it before
-# anything is learned. Learned keywords (the team's own) add to these.
-SECTION_CLASSES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "done": (
-        (
-            "done",
-            "completed",
-            "complete",
-            "shipped",
-            "finished",
-            "accomplished",
-            "last week",
-            "achievements",
-            "highlights",
-            "已完成",
-            "完成",
-            "本周完成",
-        ),
-        (
-            "finish",
-            "shipped",
-            "ship",
-            "fix",
-            "fixed",
-            "done",
-            "complet",
-            "merg",
-            "releas",
-            "resolv",
-            "deploy",
-            "draft",
-            "review",
-            "wrote",
-            "clos",
-            "deliver",
-            "land",
-            "yesterday",
-            "launch",
-            "migrat",
-            "implement",
-            "add",
-            "built",
-        ),
-    ),
-    "progress": (
-        (
-            "in progress",
-            "progress",
-            "doing",
-            "ongoing",
-            "current",
-            "wip",
-            "working on",
-            "进行中",
-            "进展",
-        ),
-        (
-            "work",
-            "continu",
-            "pair",
-            "investigat",
-            "build",
-            "today",
-            "ongo",
-            "progress",
-            "start",
-            "prototyp",
-            "explor",
-        ),
-    ),
-    "blockers": (
-        (
-            "blockers",
-            "blocker",
-            "blocked",
-            "risks",
-            "risk",
-            "issues",
-            "problems",
-            "help needed",
-            "阻塞",
-            "风险",
-            "问题",
-        ),
-        ("wait", "block", "need", "stuck", "depend", "access", "risk", "slow", "broken"),
-    ),
-    "next": (
-        ("next week", "next", "plans", "plan", "upcoming", "todo", "to do", "下周", "计划"),
-        ("will", "next", "plan", "tomorrow", "go", "upcoming", "load", "runbook", "prepar"),
-    ),
-}
-_LINE_CUES = {
-    "yesterday": "done",
-    "done": "done",
-    "today": "progress",
-    "now": "progress",
-    "blockers": "blockers",
-    "blocker": "blockers",
-    "blocked": "blockers",
-    "next": "next",
-    "tomorrow": "next",
-}
-_NOT_WORK = re.compile(
-    r"^(agenda|decision|decisions|question|questions|attendees|notes|owner|answer|a|q)\s*[:：]",
+MIN_POSTS = 2
+_BULLET = re.compile(r"^\s*(?P<mark>[-*•·▪◦●]|\d{1,2}[.)]|[（(]?\d{1,2}[)）])\s+(?P<rest>\S.*)$")
+_CHECKBOX = re.compile(r"^\[[ xX✓]\]\s*")
+_NUMBERED = re.compile(r"^\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[、.．]\s*(?P<rest>\S.*)$")
+_MARKUP = (
+    (re.compile(r"^\*\*(?P<h>[^*]+?)\*\*\s*[:：]?$"), "**{h}**"),
+    (re.compile(r"^\*(?P<h>[^*]+?)\*\s*[:：]?$"), "*{h}*"),
+    (re.compile(r"^__(?P<h>[^_]+?)__\s*[:：]?$"), "__{h}__"),
+    (re.compile(r"^(?P<hashes>#{1,6})\s*(?P<h>.+?)\s*[:：]?$"), "{hashes} {h}"),
+    (re.compile(r"^【(?P<h>[^】]+)】\s*[:：]?$"), "【{h}】"),
+    (re.compile(r"^\[(?P<h>[^\]]+)\]\s*[:：]?$"), "[{h}]"),
+    (re.compile(r"^(?P<h>[^:：]+?)\s*：$"), "{h}："),
+    (re.compile(r"^(?P<h>[^:：]+?)\s*:$"), "{h}:"),
+)
+_LABEL = re.compile(r"^(?P<label>[^:：]{1,24}?)\s*[:：]\s*(?P<rest>\S.*)$")
+_INLINE_BRACKET = re.compile(r"^【(?P<label>[^】]{1,16})】\s*(?P<rest>\S.*)$")
+_KEY_DROP = re.compile(r"[^\w\u4e00-\u9fff]+")
+_WEEK = re.compile(r"\b\d{4}-?W\d{1,2}\b|\bW(?:eek)?\s?\d{1,2}\b|第\s*\d{1,2}\s*周", re.I)
+_DATE = re.compile(
+    r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|\b\d{1,2}[/.]\d{1,2}\b|\d{1,2}月\d{1,2}日|"
+    r"\b\d{1,2}-\d{1,2}\b"
+)
+_TOKEN = re.compile(r"\{week\}|\{date\}|[A-Za-z0-9]+|[\u4e00-\u9fff]|[^\sA-Za-z0-9\u4e00-\u9fff]")
+_NOTHING = re.compile(
+    r"^(none|nothing|n/?a|nope|nil|no blockers?|no issues?|no risks?|all good|-+|—|无|没有|暂无|"
+    r"无阻塞|无风险|暂时没有)[\s.!。！~]*((this week|so far|for now|目前|本周).{0,12})?$",
     re.I,
 )
-_ACTION = re.compile(r"^action\s*(item)?\s*[:：]\s*(?P<rest>.+)$", re.I)
-_REVIEW = re.compile(r"^\s*(code\s+)?review(ed)?\s+(on|of|for)\s+(?P<ref>PR\s*#?\d+|#\d+)", re.I)
-_PREFIX = re.compile(r"^(?P<cue>[A-Za-z][A-Za-z ]{1,20})\s*[:：]\s*(?P<rest>.+)$")
-_EMPTY_ITEM = re.compile(r"^(none|nothing|n/?a|no blockers?|-+|—)\.?$", re.I)
-_TITLE_WORDS = {
-    "notes",
-    "meeting",
-    "report",
-    "standup",
-    "retro",
-    "sync",
-    "update",
-    "weekly",
-    "planning",
-    "review",
-    "memo",
-    "minutes",
-}
 
 
-def section_class(heading: str) -> str | None:
-    key = heading_key(heading)
-    for name, (names, _) in SECTION_CLASSES.items():
-        if key in names:
-            return name
-    for name, (names, _) in SECTION_CLASSES.items():
-        if any(n in key for n in names if " " not in n and len(n) > 3):
-            return name
+def key(text: str) -> str:
+    """What two spellings of one heading share: letters and digits, lower-cased."""
+    return " ".join(_KEY_DROP.sub(" ", text.lower()).split())
+
+
+def strip_bullet(line: str) -> tuple[str, str]:
+    """(`-`, item) for a bulleted line, ("", line) otherwise."""
+    match = _BULLET.match(line)
+    if match:
+        return match["mark"], _CHECKBOX.sub("", match["rest"]).strip()
+    return "", line.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class HeadingLine:
+    text: str  # the heading as written, markup removed
+    style: str  # how to write a heading the same way, e.g. "【{h}】"
+    inline: str = ""  # an item written on the heading's own line ("Blockers: none")
+
+
+def heading_candidate(line: str) -> HeadingLine | None:
+    """The line read as a heading: short, not a bulleted item (a numbered `1、X` may be one)."""
+    stripped = line.strip()
+    if not stripped or len(stripped) > 48 or _BULLET.match(stripped):
+        return None
+    numbered = _NUMBERED.match(stripped)
+    body = numbered["rest"] if numbered else stripped
+    for pattern, style in _MARKUP:
+        match = pattern.match(body)
+        if match and key(match["h"]):
+            hashes = match.groupdict().get("hashes") or ""
+            style = style.replace("{hashes}", hashes)
+            return HeadingLine(match["h"].strip(), ("1、" if numbered else "") + style)
+    inline = _INLINE_BRACKET.match(body)
+    if inline:
+        return HeadingLine(inline["label"].strip(), "【{h}】", inline["rest"].strip())
+    label = _LABEL.match(body)
+    if label and len(label["label"].split()) <= 4 and key(label["label"]):
+        sep = "：" if "：" in body[: len(label["label"]) + 2] else ":"
+        return HeadingLine(label["label"].strip(), "{h}" + sep, label["rest"].strip())
+    if len(body.split()) <= 5 and key(body):
+        return HeadingLine(body, ("1、" if numbered else "") + "{h}")
     return None
 
 
-# -- mining -------------------------------------------------------------------------------
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
 
 
 @dataclass(slots=True)
 class _Post:
     material: Material
-    post: StructuredPost
+    keys: list[str]  # heading keys in order of appearance
 
 
-def structured_posts(materials: Iterable[Material]) -> list[_Post]:
-    found = []
+def _recurring_keys(materials: Sequence[Material]) -> tuple[Counter[str], dict[str, set[str]]]:
+    posts: Counter[str] = Counter()
+    authors: dict[str, set[str]] = defaultdict(set)
     for m in materials:
-        post = parse_structured(m.text)
-        if post is not None:
-            found.append(_Post(m, post))
-    return found
+        seen = set()
+        for line in _lines(m.text)[:60]:
+            heading = heading_candidate(line)
+            if heading is not None:
+                seen.add(key(heading.text))
+        for k in seen:
+            posts[k] += 1
+            authors[k].add(m.author)
+    return posts, authors
 
 
-def _is_weekly(posts: Sequence[_Post]) -> bool:
-    """Recurring with a weekly cadence: at least two ISO weeks, about one post a week each."""
+def _families(posts: list[_Post]) -> list[list[_Post]]:
+    """Posts grouped by the recurring headings they share (a report is not a meeting memo)."""
+    families: list[tuple[set[str], list[_Post]]] = []
+    for p in sorted(posts, key=lambda p: -len(p.keys)):
+        keys = set(p.keys)
+        home = next(
+            (f for f in families if len(keys & f[0]) / len(keys | f[0]) >= 0.5),
+            None,
+        )
+        if home is None:
+            families.append((keys, [p]))
+        else:
+            home[1].append(p)
+    return [f for _, f in families]
+
+
+def _weekly(posts: Sequence[_Post]) -> bool:
     weeks = {iso_week_label(p.material.occurred_at) for p in posts}
-    if len(weeks) < 2:
-        return False
     per_author_week = Counter(
         (p.material.author, iso_week_label(p.material.occurred_at)) for p in posts
     )
-    return statistics.mean(per_author_week.values()) <= 1.5
+    return len(weeks) >= 2 and statistics.mean(per_author_week.values()) <= 1.5
 
 
 def mine(materials: Sequence[Material], *, weekly: bool) -> tuple[dict, dict] | None:
-    """The template of the most common recurring structured post, and its provenance."""
-    posts = structured_posts(materials)
-    if not posts:
-        return None
-    by_signature: dict[frozenset[str], list[_Post]] = defaultdict(list)
-    for p in posts:
-        by_signature[frozenset(p.post.keys)].append(p)
-    candidates = [group for group in by_signature.values() if not weekly or _is_weekly(group)]
-    if not candidates:
-        return None
-    best = max(candidates, key=lambda g: (len(g), len(g[0].post.keys)))
-    best_keys = set(best[0].post.keys)
-    family = [p for p in posts if jaccard(p.post.keys, best_keys) >= 0.5]
-    if weekly and not _is_weekly(family):
-        family = best
+    """The template of the team's most common recurring structured post, and its provenance."""
+    candidates = [m for m in materials if len(_lines(m.text)) >= 3]
+    df, key_authors = _recurring_keys(candidates)
+    many = len({m.author for m in candidates}) > 1
+    recurring = {
+        k for k, n in df.items() if n >= MIN_POSTS and (len(key_authors[k]) > 1 or not many)
+    }
+    posts = []
+    for m in candidates:
+        keys = []
+        for line in _lines(m.text):
+            heading = heading_candidate(line)
+            k = key(heading.text) if heading else ""
+            if k in recurring and k not in keys:
+                keys.append(k)
+        if len(keys) >= 2:
+            posts.append(_Post(m, keys))
+    families = [f for f in _families(posts) if len(f) >= MIN_POSTS and (not weekly or _weekly(f))]
+    if not families:
+        return None if weekly else _single_example(materials)
+    family = max(families, key=lambda f: (len(f), len(set().union(*(p.keys for p in f)))))
+    return _template(family)
 
+
+def _template(family: list[_Post]) -> tuple[dict, dict]:
+    counts: Counter[str] = Counter(k for p in family for k in p.keys)
+    keep = [k for k, n in counts.items() if n * 2 >= len(family)]
+    # A recurring first line with nothing under it is the title ("Weekly update"), no section.
+    filled: Counter[str] = Counter()
+    for p in family:
+        filled.update(
+            k for k, lines in split_sections(p.material.text, keep).sections.items() if lines
+        )
+    keep = [k for k in keep if filled[k] or any(k != p.keys[0] for p in family if k in p.keys)]
     positions: dict[str, list[float]] = defaultdict(list)
-    headings: dict[str, Counter[str]] = defaultdict(Counter)
+    for p in family:
+        present = [k for k in p.keys if k in keep]
+        for i, k in enumerate(present):
+            positions[k].append(i / max(1, len(present) - 1))
+    keep.sort(key=lambda k: statistics.mean(positions[k]))
+    spelled: dict[str, Counter[str]] = defaultdict(Counter)
     styles: Counter[str] = Counter()
     bullets: Counter[str] = Counter()
-    items_per: dict[str, list[int]] = defaultdict(list)
-    words_per: dict[str, list[int]] = defaultdict(list)
-    keywords: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+    items: dict[str, list[int]] = defaultdict(list)
     authors: dict[str, set[str]] = defaultdict(set)
     sources: dict[str, list[str]] = defaultdict(list)
-    titles: Counter[str] = Counter()
-    title_authors: dict[str, set[str]] = defaultdict(set)
+    item_text: dict[str, list[str]] = defaultdict(list)
     for p in family:
-        n = len(p.post.sections)
-        title = generalize_title(p.post.title)
-        if title:
-            titles[title] += 1
-            title_authors[title].add(p.material.author)
-        for index, section in enumerate(p.post.sections):
-            key = heading_key(section.heading.text)
-            positions[key].append(index / max(1, n - 1))
-            headings[key][section.heading.text] += 1
-            styles[section.heading.style] += 1
-            bullets[section.bullet] += 1
-            items_per[key].append(len(section.items))
-            for item in section.items:
-                words_per[key].append(len(item.split()))
-                if not _EMPTY_ITEM.match(item):
-                    keywords[key][p.material.author].update(stems(item))
-            authors[key].add(p.material.author)
-            sources[key].append(p.material.id)
-    keep = [k for k in positions if len(positions[k]) * 2 >= len(family)]
-    keep.sort(key=lambda k: statistics.mean(positions[k]))
-    title = titles.most_common(1)[0][0] if titles else ""
-    template = {
-        "title": title,
-        "title_authors": sorted(title_authors.get(title, set())),
-        "heading_style": styles.most_common(1)[0][0],
-        "bullet": bullets.most_common(1)[0][0],
-        "posts": len(family),
-        "weeks": len({iso_week_label(p.material.occurred_at) for p in family}),
-        "sections": [
+        parsed = split_sections(p.material.text, keep)
+        for k, lines in parsed.sections.items():
+            items[k].append(len(lines))
+            authors[k].add(p.material.author)
+            sources[k].append(p.material.id)
+            item_text[k].extend(lines)
+        for k, heading in parsed.headings.items():
+            spelled[k][heading.text] += 1
+            styles[heading.style] += 1
+        bullets.update(parsed.bullets)
+    title, title_authors = _title(family, keep)
+    sections: list[dict[str, Any]] = []
+    for k in keep:
+        name = spelled[k].most_common(1)[0][0] if spelled[k] else k
+        sections.append(
             {
-                "heading": headings[k].most_common(1)[0][0],
-                "class": section_class(headings[k].most_common(1)[0][0]),
-                "usual_items": round(statistics.median(items_per[k])),
-                "usual_words": round(statistics.median(words_per[k] or [0])),
-                "keywords": merge_keywords(keywords[k].values()),
-                "keywords_by": {a: dict(c.most_common(40)) for a, c in sorted(keywords[k].items())},
+                "heading": name,
+                "key": k,
+                "state": heading_state(name) or _items_state(item_text[k]),
+                "usual_items": round(statistics.median(items[k] or [0])),
                 "authors": sorted(authors[k]),
             }
-            for k in keep
-        ],
+        )
+    template = {
+        "title": title,
+        "title_authors": title_authors,
+        "heading_style": styles.most_common(1)[0][0] if styles else "*{h}*",
+        "bullet": bullets.most_common(1)[0][0] if bullets else "-",
+        "posts": len(family),
+        "weeks": len({iso_week_label(p.material.occurred_at) for p in family}),
+        "sections": sections,
     }
     provenance = {
-        "sections": {headings[k].most_common(1)[0][0]: sorted(set(sources[k])) for k in keep},
+        "sections": {s["heading"]: sorted(set(sources[s["key"]])) for s in sections},
         "inputs": sorted({p.material.id for p in family}),
     }
     return template, provenance
 
 
-# -- filling ------------------------------------------------------------------------------
+def _items_state(lines: list[str]) -> str | None:
+    states = Counter(s for s in (state_of(line) for line in lines) if s)
+    if not states:
+        return None
+    state, n = states.most_common(1)[0]
+    return state if n * 2 >= len(lines) else None
 
 
 @dataclass(slots=True)
-class Item:
-    text: str
-    sources: list[Material] = field(default_factory=list)
-    cue: str | None = None  # a section class or a section heading key the author gave
+class Parsed:
+    sections: dict[str, list[str]]  # heading key -> its items
+    headings: dict[str, HeadingLine]
+    bullets: list[str]
+    title: str
 
 
-def _clean(text: str) -> str:
-    text = text.strip().rstrip(".").strip()
-    return text[:1].upper() + text[1:] if text else text
+def split_sections(text: str, keys: Sequence[str]) -> Parsed:
+    """A post read with the team's headings: each heading's items, and the title line."""
+    wanted = set(keys)
+    parsed = Parsed({}, {}, [], "")
+    current: str | None = None
+    for index, line in enumerate(_lines(text)):
+        heading = heading_candidate(line)
+        k = key(heading.text) if heading else ""
+        if heading is not None and k in wanted:
+            current = k
+            parsed.headings.setdefault(k, heading)
+            parsed.sections.setdefault(k, [])
+            if heading.inline and not _NOTHING.match(heading.inline):
+                parsed.sections[k].append(heading.inline)
+            continue
+        if current is None:
+            if index == 0:
+                parsed.title = line.strip()
+            continue
+        mark, item = strip_bullet(line)
+        if mark:
+            parsed.bullets.append(mark if not mark[0].isdigit() else "1.")
+        if item and not _NOTHING.match(item):
+            parsed.sections[current].append(item)
+    return parsed
 
 
-def _looks_like_title(line: str, first: bool, multi: bool) -> bool:
-    if not (first and multi):
-        return False
-    ws = {w.lower() for w in re.findall(r"[A-Za-z]+", line)}
-    return len(line.split()) <= 7 and bool(ws & _TITLE_WORDS)
+def _generalize(line: str) -> str:
+    return _WEEK.sub("{week}", _DATE.sub("{date}", line))
 
 
-def extract_items(materials: Sequence[Material], author: str) -> list[Item]:
-    """One item per piece of work in this author's own messages (others' are never read)."""
-    items: list[Item] = []
+def _title(family: list[_Post], keys: Sequence[str]) -> tuple[str, list[str]]:
+    """The constant part of the posts' first lines; varying weeks and dates become fields."""
+    titles = []
+    for p in family:
+        parsed = split_sections(p.material.text, keys)
+        if parsed.title:
+            titles.append((p.material.author, _generalize(parsed.title)))
+    if len(titles) * 2 < len(family):
+        return "", []
+    many = len({a for a, _ in titles}) > 1
+    seen: dict[str, set[str]] = defaultdict(set)
+    posts: Counter[str] = Counter()
+    for author, line in titles:
+        for t in set(_TOKEN.findall(line)):
+            seen[t].add(author)
+            posts[t] += 1
+    constant = {t for t in posts if posts[t] * 2 > len(titles) and (len(seen[t]) > 1 or not many)}
+    shapes = Counter(tuple(t for t in _TOKEN.findall(line) if t in constant) for _, line in titles)
+    shape = shapes.most_common(1)[0][0]
+    if not any(re.search(r"\w", t) for t in shape if t not in ("{week}", "{date}")):
+        return "", []
+    line = next(
+        line
+        for _, line in titles
+        if tuple(t for t in _TOKEN.findall(line) if t in constant) == shape
+    )
+    # Blank out what varies, keeping the spacing of one real title.
+    kept = _TOKEN.sub(lambda m: m.group(0) if m.group(0) in constant else "\0", line)
+    kept = (
+        re.sub(r"[(（\[【]\s*\0*\s*[)）\]】]", "", kept.replace("\0", "")) if "\0" in kept else kept
+    )
+    kept = kept.replace("\0", "")
+    kept = re.sub(r"[(（\[【]\s*[)）\]】]", "", kept)
+    title = re.sub(r"\s+", " ", kept).strip(" —–-|｜:：,，")
+    return title, sorted({a for a, _ in titles})
+
+
+def _single_example(materials: Sequence[Material]) -> tuple[dict, dict] | None:
+    """A taught template from one example: headings are what its markup says they are."""
     for m in materials:
-        if m.author != author:
+        post = parse_structured(m.text)
+        if post is None:
             continue
-        review = _REVIEW.match(m.text)
-        if review:
-            items.append(Item(f"Reviewed {review.group('ref')}", [m], "done"))
-            continue
-        lines = [line for line in m.text.splitlines() if line.strip()]
-        heading_cue: str | None = None
-        for index, line in enumerate(lines):
-            heading = parse_heading(line) if not parse_bullet(line) else None
-            if heading is not None:
-                heading_cue = heading_key(heading.text)
-                continue
-            bullet = parse_bullet(line)
-            text = bullet[1] if bullet else line.strip()
-            if _looks_like_title(text, index == 0, len(lines) > 1):
-                continue
-            if text.endswith("?") or _NOT_WORK.match(text):
-                continue
-            cue = heading_cue
-            action = _ACTION.match(text)
-            if action:
-                rest = action.group("rest")
-                owner = rest.split()[0].lstrip("@").lower() if rest.split() else ""
-                if owner != author.lower():
-                    continue  # someone else's action, or nobody's: not this person's work
-                text, cue = rest.split(None, 1)[1] if len(rest.split()) > 1 else rest, "next"
-            prefix = _PREFIX.match(text)
-            if prefix and prefix.group("cue").lower().strip() in _LINE_CUES:
-                cue = _LINE_CUES[prefix.group("cue").lower().strip()]
-                text = prefix.group("rest")
-            elif prefix and len(prefix.group("cue").split()) <= 2 and not bullet:
-                text = f"{prefix.group('cue')}: {prefix.group('rest')}"
-            if _EMPTY_ITEM.match(text.strip()) or len(content_words(text)) < 2:
-                continue
-            items.append(Item(_clean(text), [m], cue))
-    return _merge_duplicates(items)
-
-
-def _merge_duplicates(items: list[Item]) -> list[Item]:
-    merged: list[Item] = []
-    for item in items:
-        item_stems = stems(item.text)
-        twin = next((o for o in merged if jaccard(stems(o.text), item_stems) >= 0.5), None)
-        if twin is None:
-            merged.append(item)
-        else:
-            twin.sources.extend(s for s in item.sources if s not in twin.sources)
-            if len(item.text) > len(twin.text):
-                twin.text = item.text
-            twin.cue = twin.cue or item.cue
-    return merged
-
-
-def route(item: Item, sections: Sequence[dict]) -> int:
-    """The section an item belongs to: the author's own cue, else learned and cue words."""
-    if not sections:
-        return -1
-    if item.cue:
-        for index, s in enumerate(sections):
-            if heading_key(s["heading"]) == item.cue or s.get("class") == item.cue:
-                return index
-    item_stems = {stem(w) for w in content_words(item.text)}
-    first = stem(item.text.split()[0].lower()) if item.text.split() else ""
-    scores = []
-    for s in sections:
-        learned = s.get("keywords", {})
-        total = sum(learned.values()) or 1
-        score = sum(math.log1p(20 * learned.get(w, 0) / total) for w in item_stems)
-        cls = s.get("class")
-        if cls in SECTION_CLASSES:
-            cues = SECTION_CLASSES[cls][1]
-            score += sum(0.6 for w in item_stems if any(w.startswith(c) for c in cues))
-            # The opening verb says most: "Finished …", "Waiting on …", "Will …".
-            if first and (
-                any(first.startswith(c) for c in cues)
-                or (
-                    cls == "done"
-                    and item.text.split()[0].lower().endswith("ed")
-                    and not first.startswith(("block", "need"))
-                )
-            ):
-                score += 3.0
-        scores.append(score)
-    best = max(range(len(sections)), key=lambda i: scores[i])
-    if scores[best] <= 0:
-        fallback = next((i for i, s in enumerate(sections) if s.get("class") == "progress"), None)
-        return fallback if fallback is not None else 0
-    return best
-
-
-def merge_keywords(counters: Iterable[Counter[str] | dict[str, int]]) -> dict[str, int]:
-    total: Counter[str] = Counter()
-    for counter in counters:
-        total.update(counter)
-    return dict(total.most_common(40))
+        sections = [
+            {
+                "heading": s.heading.text,
+                "key": key(s.heading.text),
+                "state": heading_state(s.heading.text),
+                "usual_items": len(s.items),
+                "authors": [m.author],
+            }
+            for s in post.sections
+        ]
+        template = {
+            "title": "",
+            "title_authors": [],
+            "heading_style": post.sections[0].heading.style,
+            "bullet": post.sections[0].bullet,
+            "posts": 1,
+            "weeks": 1,
+            "sections": sections,
+        }
+        provenance = {
+            "sections": {s["heading"]: [m.id] for s in sections},
+            "inputs": [m.id],
+        }
+        return template, provenance
+    return None
 
 
 def visible_sections(template: dict, live: set[str]) -> list[dict]:
-    """The sections someone who still consents taught, routed only by their words.
+    """The sections someone who still consents taught (an imported one names no author here).
 
     Withdrawal hides the rest at once, without waiting for a rebuild.
     """
-    shown = []
-    for s in template.get("sections", []):
-        if s.get("authors") and not set(s["authors"]) & live:
-            continue  # an imported section names no author here and stays visible
-        by = s.get("keywords_by")
-        if by is not None:
-            s = {**s, "keywords": merge_keywords(c for a, c in by.items() if a in live)}
-        shown.append(s)
-    return shown
+    return [
+        s for s in template.get("sections", []) if not s.get("authors") or set(s["authors"]) & live
+    ]
 
 
 def heading_line(template: dict, heading: str) -> str:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from skills.kind import Learned, RunRequest, RunResult, contributors_of
 from skills.material import Material
-from skills.template import (
-    extract_items,
-    heading_line,
-    mine,
-    route,
-    visible_sections,
-)
+from skills.report_items import Item, Router, extract
+from skills.template import heading_line, mine, visible_sections
+from skills.tokens import cjk_share
 
-MIN_ITEMS = 2
+MIN_ITEMS = 1
 
 
 class WeeklyReport:
@@ -40,6 +37,11 @@ class WeeklyReport:
         return template_summary(template)
 
 
+def _chinese(request: RunRequest, sections: Sequence[dict]) -> bool:
+    text = " ".join(s["heading"] for s in sections) + " ".join(m.text for m in request.materials)
+    return cjk_share(text) > 0.3
+
+
 def fill(template: dict, request: RunRequest, *, fallback_title: str) -> RunResult:
     """Fill the template from the requester's own messages only; never invent."""
     sections = visible_sections(template, request.live)
@@ -50,33 +52,33 @@ def fill(template: dict, request: RunRequest, *, fallback_title: str) -> RunResu
             "template. Run `/skill learn` again once people have posted in observed channels.",
             ok=False,
         )
-    items = extract_items(own, request.requester)
+    examples = [m for m in request.examples if m.author in request.live]
+    router = Router.learn(sections, examples)
+    items = extract(own, request.requester, router)
     label = request.period_label
     if len(items) < MIN_ITEMS:
         return RunResult(
             f"Not enough material for your report of {label}: I found {len(own)} of your "
-            f"messages in observed channels and {len(items)} piece(s) of work in them (I need "
-            f"at least {MIN_ITEMS}). I won't invent the rest — post your updates in an observed "
-            "channel, or ask for another week with `--week YYYY-Www`.",
+            f"messages in this team's observed channels and no piece of work in them. I won't "
+            "invent one — post your updates in an observed channel, or ask for another week "
+            "with `--week YYYY-Www`.",
             ok=False,
-            data={"items": [i.text for i in items]},
+            data={"items": []},
         )
-    buckets: list[list] = [[] for _ in sections]
+    buckets: list[list[Item]] = [[] for _ in sections]
     for item in items:
-        buckets[route(item, sections)].append(item)
-    title_template = template.get("title") or fallback_title
-    if not set(template.get("title_authors", [])) & request.live:
-        title_template = fallback_title
-    title = title_template.replace("{week}", label).replace(
-        "{date}", request.now.strftime("%Y-%m-%d")
-    )
+        buckets[min(item.section, len(sections) - 1)].append(item)
+    title = _title(template, request, fallback_title)
     bullet = template.get("bullet", "-")
+    empty = (
+        "（本周消息里没有找到）" if _chinese(request, sections) else "(nothing in your messages)"
+    )
     sources: list[Material] = []
     lines = [title]
     for section, bucket in zip(sections, buckets, strict=True):
         lines.append(heading_line(template, section["heading"]))
         if not bucket:
-            lines.append(f"{bullet} (none)")
+            lines.append(f"{bullet} {empty}")
         for item in bucket:
             refs = []
             for source in item.sources:
@@ -108,6 +110,19 @@ def fill(template: dict, request: RunRequest, *, fallback_title: str) -> RunResu
     )
 
 
+def _title(template: dict, request: RunRequest, fallback: str) -> str:
+    """The team's title for the requested week (its constant words, with week and date)."""
+    title = template.get("title") or ""
+    if not title or not set(template.get("title_authors", [])) & request.live:
+        title = fallback
+    if "{week}" not in title and "{date}" not in title:
+        title = f"{title} {{week}}"
+    day = request.now
+    if request.period and not request.period[0] <= day < request.period[1]:
+        day = request.period[1] - timedelta(days=3)  # the Friday of the requested week
+    return title.replace("{week}", request.period_label).replace("{date}", f"{day:%Y-%m-%d}")
+
+
 def template_summary(template: dict) -> list[str]:
     lines = []
     if template.get("title"):
@@ -117,9 +132,9 @@ def template_summary(template: dict) -> list[str]:
         f"bullets '{template.get('bullet', '-')}'"
     )
     for s in template.get("sections", []):
-        words = ", ".join(list(s.get("keywords", {}))[:6])
+        state = {"done": "done", "progress": "in progress", "blocked": "blocked", "next": "next"}
         lines.append(
-            f"section {s['heading']}: usually {s.get('usual_items', 0)} item(s) of "
-            f"~{s.get('usual_words', 0)} words; routed by: {words or '-'}"
+            f"section {s['heading']}: usually {s.get('usual_items', 0)} item(s); "
+            f"holds work that is {state.get(s.get('state') or '', 'as the team files it')}"
         )
     return lines

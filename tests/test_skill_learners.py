@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from skills.frontmatter import dump, split
 from skills.material import Material
-from skills.meeting_memo import analyse
 from skills.template import mine
 
 REPORT = "Status {week}\n*Done*\n- {a}\n*Doing*\n- {b}\n*Blocked*\n- {c}"
@@ -39,24 +38,6 @@ def test_template_keeps_the_teams_headings_in_order() -> None:
 
 def test_posts_from_a_single_week_are_no_weekly_cadence() -> None:
     assert mine(weekly_posts(1), weekly=True) is None
-
-
-def test_an_answered_question_is_not_left_open() -> None:
-    memo = analyse(
-        "Planning meeting\nQuestion: do we keep the XML export?\nAnswer: yes, until March"
-    )
-    assert memo.unaddressed == []
-
-
-def test_a_reopened_decision_without_resolution_is_left_open() -> None:
-    memo = analyse(
-        "Retro notes\nWe reopened the decision on the release train\n"
-        "Action: ann to book the room by Monday"
-    )
-    assert memo.unaddressed == [
-        "Decision reopened without resolution: We reopened the decision on the release train"
-    ]
-    assert memo.actions == [{"owner": "ann", "task": "book the room", "due": "Monday"}]
 
 
 def test_frontmatter_round_trips_and_reads_block_scalars() -> None:

@@ -1,0 +1,221 @@
+"""What code looks like inside a sentence, and the checks a review standard can turn into.
+
+A review comment names code: backticked fragments, dotted calls (`console.log`, `pd.read_sql`),
+calls (`print()`), operators (`!!`, `try!`, `SELECT *`) and the keywords, builtins and types of
+common languages. Some standards name no code but a property a linter knows ("public functions
+need type hints", "secrets never in the repo"); those map to a small set of checks, described
+in English and Chinese.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Keywords, builtins and types of Python, SQL, JS/TS, Kotlin, Swift, Java and Go that name code
+# even in plain text (lower-case, whole words). Words that are ordinary English too ("set",
+# "now", "select", "open") count only in backticks or in code shape (`open()`, `a.set`).
+VOCABULARY = frozenset(
+    [
+        "float",
+        "double",
+        "decimal",
+        "int",
+        "str",
+        "bool",
+        "dict",
+        "tuple",
+        "bytes",
+        "var",
+        "const",
+        "println",
+        "printf",
+        "print",
+        "eval",
+        "exec",
+        "lambda",
+        "nonlocal",
+        "except",
+        "exception",
+        "nullptr",
+        "null",
+        "nil",
+        "undefined",
+        "nolock",
+        "innerhtml",
+        "settimeout",
+        "setinterval",
+        "localstorage",
+        "globalscope",
+        "runblocking",
+        "lateinit",
+        "utcnow",
+        "subprocess",
+        "pickle",
+        "iterrows",
+        "topandas",
+        "read_sql",
+        "to_sql",
+        "goroutine",
+        "mutex",
+        "unwrap",
+        "datetime",
+        "kwargs",
+        "args",
+        "varchar",
+        "bigint",
+    ]
+)
+_ANY_TYPE = re.compile(r"\bany\b(?=\s+(?:type|types|类型))|(?<=type )any\b|(?<=类型)\s*any\b", re.I)
+_BACKTICK = re.compile(r"`([^`\n]{1,80})`")
+_DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?)")
+_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*\(\))")
+_OPERATORS = re.compile(r"(!!|\btry!|\bas!|\?\.|===|\bselect\s+\*)", re.I)
+_WORD = re.compile(r"(?<![\w.])([A-Za-z_][\w]*)(?![\w(])")
+_CAMEL = re.compile(r"(?<![\w.])([A-Z][a-z]+[A-Z]\w*)")
+_SQL = {"select", "insert", "update", "delete", "join", "where", "limit", "truncate", "drop"}
+_TYPES = {"any": r"(?::\s*|<\s*|\bas\s+)any\b", "unknown": r"(?::\s*|<\s*|\bas\s+)unknown\b"}
+
+
+def anchors(text: str) -> list[str]:
+    """The code a sentence names, normalized (lower-case, no backticks), in reading order."""
+    found: list[str] = []
+    for fragment in _BACKTICK.findall(text):
+        found.append(fragment.strip())
+    plain = _BACKTICK.sub(" ", text)
+    for pattern in (_OPERATORS, _DOTTED, _CALL, _CAMEL):
+        found.extend(m.group(1) for m in pattern.finditer(plain))
+    for m in _WORD.finditer(plain):
+        if m.group(1).lower() in VOCABULARY:
+            found.append(m.group(1))
+    if _ANY_TYPE.search(plain):
+        found.append("any")
+    out: list[str] = []
+    for a in found:
+        norm = normalize(a)
+        if norm and norm not in out and not any(norm != o and norm in o.split() for o in out):
+            out.append(norm)
+    return out
+
+
+def normalize(anchor: str) -> str:
+    a = " ".join(anchor.strip().strip("`").split())
+    a = re.sub(r"^select\s+\*.*$", "select *", a, flags=re.I)
+    return a.lower() if len(a) <= 60 else ""
+
+
+def pattern_for(anchor: str) -> str | None:
+    """A regex that finds the named code on a line, or None when it names nothing findable."""
+    a = anchor.strip()
+    if not a or len(a) < 2 and a not in ("*",):
+        return None
+    if a in _TYPES:
+        return _TYPES[a]
+    if a == "select *":
+        return r"(?i)\bselect\s+\*"
+    if a.split()[0] in _SQL and len(a.split()) == 1:
+        return rf"(?i)\b{a}\b"
+    if a.endswith("()"):
+        return rf"(?<![\w.]){re.escape(a[:-2])}\s*\("
+    if re.fullmatch(r"[\w.]+", a):
+        return rf"(?i)(?<![\w]){re.escape(a)}(?![\w])"
+    body = re.escape(a)
+    body = body.replace(r"\ ", r"\s+")
+    start = r"(?<![\w])" if a[:1].isalnum() or a[:1] == "_" else ""
+    end = r"(?![\w])" if a[-1:].isalnum() or a[-1:] == "_" else ""
+    return f"(?i){start}{body}{end}"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A property a standard names without naming code, and how to find it on a line."""
+
+    name: str
+    describes: re.Pattern[str]
+    finds: Callable[[str], bool]  # does this code line break it?
+
+
+def _regex(pattern: str) -> Callable[[str], bool]:
+    compiled = re.compile(pattern)
+    return lambda line: bool(compiled.search(line))
+
+
+_DEF = re.compile(
+    r"^\s*(?:async\s+)?def\s+(?P<name>[A-Za-z]\w*)\s*\((?P<params>.*)\)\s*(?P<ret>->)?"
+)
+
+
+def _untyped_public_def(line: str) -> bool:
+    match = _DEF.match(line)
+    if not match:
+        return False
+    params = [p.strip() for p in match["params"].split(",")]
+    params = [p for p in params if p and p.lstrip("*") not in ("self", "cls", "") and p != "/"]
+    return match["ret"] is None or any(":" not in p.split("=")[0] for p in params)
+
+
+CHECKS = (
+    Check(
+        "type-hints",
+        re.compile(
+            r"type (?:hints?|annotations?)|annotat|typed signature|return type|类型(?:注解|"
+            r"标注|提示)",
+            re.I,
+        ),
+        _untyped_public_def,
+    ),
+    Check(
+        "hard-coded-secret",
+        re.compile(
+            r"(hard[- ]?coded|in (?:the )?(?:repo|code|source)|commit(?:ted)?|plain ?text|硬编码|"
+            r"写死|明文|提交到)"
+            r".{0,40}(secret|password|token|key|credential|密码|密钥|秘钥|token|连接串)"
+            r"|(secret|password|token|api key|credential|密码|密钥|秘钥|连接串).{0,40}"
+            r"(hard[- ]?coded|in (?:the )?(?:repo|code)|vault|env|environment|硬编码|写死|"
+            r"明文|配置中心|环境变量)",
+            re.I,
+        ),
+        _regex(
+            r"(?i)(password|passwd|pwd|secret|token|api_?key|apikey|access_?key|private_?key|"
+            r"密码)\w*[\"']?\s*[:=]\s*[\"'][^\"'\s]{3,}[\"']|://[^/\s:@]+:[^/\s@]+@"
+        ),
+    ),
+    Check(
+        "hard-coded-url",
+        re.compile(
+            r"(hard[- ]?coded|写死|硬编码).{0,30}(url|endpoint|host|domain|base ?url|地址|域名)"
+            r"|(url|endpoint|host|base ?url|地址|域名).{0,30}(hard[- ]?coded|写死|硬编码|"
+            r"config|配置)",
+            re.I,
+        ),
+        _regex(r"[\"']https?://[^\"']+[\"']"),
+    ),
+    Check(
+        "sql-string-building",
+        re.compile(
+            r"f-?strings?.{0,30}sql|sql.{0,30}(f-?string|format|concat|拼接)|parameteri[sz]ed|"
+            r"placeholders?|"
+            r"bind (?:params|variables)|injection|拼接\s*sql|sql\s*拼接|参数化|注入",
+            re.I,
+        ),
+        _regex(
+            r"(?i)\bf[\"'][^\"']*\b(select|insert|update|delete)\b[^\"']*\{|"
+            r"[\"'][^\"']*\b(select|insert|update|delete)\b[^\"']*[\"']\s*(%|\+|\.format\()"
+        ),
+    ),
+    Check(
+        "bare-except",
+        re.compile(r"bare except|catch[- ]all|swallow|吞(?:掉)?异常|裸\s*except|空\s*except", re.I),
+        _regex(r"^\s*except\s*(?:(?:Base)?Exception\s*(?:as\s+\w+)?)?\s*:"),
+    ),
+    Check(
+        "force-unwrap",
+        re.compile(r"force[- ]?unwrap|强制解包|强解", re.I),
+        _regex(r"\w[)\]]?!(?![=!])(?=[.\s,)\]]|$)|\btry!|\bas!"),
+    ),
+)
+
+
+def checks_described(text: str) -> list[Check]:
+    return [c for c in CHECKS if c.describes.search(text)]

@@ -1,0 +1,216 @@
+"""Work items from one person's own messages, routed to the team's sections.
+
+What counts as work, and which section it goes to, comes from the team's own reports (their
+items under each heading) and the writer's own words: a label they gave the line ("blocked
+on …", "下周：…"), or what the line says of the work's state ("merged", "跑完了"). Chit-chat
+is what looks like none of the team's items and states nothing. Messages about one piece of
+work (the same ticket, PR or wording) become one item in its latest state. In meeting notes
+the person posted, only the actions assigned to them are theirs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from skills.material import Material
+from skills.status import DONE, NEXT, PROGRESS, heading_state, state_of
+from skills.template import _NOTHING, heading_candidate, key, split_sections, strip_bullet
+from skills.tokens import cosine, features, refs, words
+
+_NOTES_LABEL = re.compile(
+    r"^\s*(?:[-*•]\s*)?(?:action(?: items?)?|actions|ai|todo|to-do|decisions?|decided|agenda|"
+    r"attendees|participants|questions?|q|a|owner|follow[- ]?ups?|next steps|outcome|"
+    r"决定|结论|待办|行动项|跟进|议题|参会人?|与会|问题|答)\s*[:：]",
+    re.I,
+)
+_MENTION = re.compile(r"@([\w.-]+)")
+_SENTENCE = re.compile(r"(?<=[。；;!！])\s*|(?<=[.?])\s+(?=[A-Z\u4e00-\u9fff])")
+_QUESTION = re.compile(r"[?？]\s*[\W\d_]*$")
+_FILLER = re.compile(r"^(fyi|btw|update|quick update|status|ps|also|ok|okay|so)\b[\s,:：-]*", re.I)
+
+
+@dataclass(slots=True)
+class Item:
+    text: str
+    sources: list[Material] = field(default_factory=list)
+    section: int = -1
+
+
+@dataclass(slots=True)
+class Router:
+    """What the team's reports teach: the words of each section's items, and of its heading."""
+
+    sections: Sequence[dict]
+    words: list[Counter[str]]
+    totals: list[int]
+    vocabulary: int
+    items: list[Counter[str]]
+
+    @classmethod
+    def learn(cls, sections: Sequence[dict], examples: Sequence[Material]) -> Router:
+        keys = [s.get("key") or key(s["heading"]) for s in sections]
+        counts = [Counter[str]() for _ in sections]
+        items: list[Counter[str]] = []
+        for m in examples:
+            parsed = split_sections(m.text, keys)
+            for k, lines in parsed.sections.items():
+                for line in lines:
+                    f = features(line)
+                    counts[keys.index(k)].update(f)
+                    items.append(f)
+        for i, s in enumerate(sections):
+            counts[i].update({w: 3 for w in features(s["heading"])})
+        vocabulary = len(set().union(*counts)) if counts else 1
+        return cls(sections, counts, [sum(c.values()) for c in counts], vocabulary, items)
+
+    def likeness(self, text: str) -> float:
+        """How much a line looks like the team's report items (0..1)."""
+        f = features(text)
+        return max((cosine(f, item) for item in self.items), default=0.0)
+
+    def by_label(self, label: str) -> int | None:
+        """The section a writer's own label names: the heading itself, or the state it says."""
+        k = key(label)
+        if not k:
+            return None
+        for i, s in enumerate(self.sections):
+            sk = s.get("key") or key(s["heading"])
+            if k == sk or (len(k) >= 2 and (k in sk or sk in k)):
+                return i
+        state = heading_state(label) or state_of(label)
+        return self.by_state(state) if state else None
+
+    def by_state(self, state: str | None) -> int | None:
+        for i, s in enumerate(self.sections):
+            if s.get("state") == state:
+                return i
+        if state == DONE:
+            return None
+        return None
+
+    def by_words(self, text: str) -> int:
+        """The section whose items this line's words are most like (naive Bayes)."""
+        f = features(text)
+        best, best_score = 0, -math.inf
+        for i, c in enumerate(self.words):
+            score = sum(
+                n * math.log((c.get(w, 0) + 0.5) / (self.totals[i] + 0.5 * self.vocabulary))
+                for w, n in f.items()
+            )
+            if score > best_score:
+                best, best_score = i, score
+        return best
+
+    def route(self, text: str, label: str = "") -> int:
+        if label:
+            found = self.by_label(label)
+            if found is not None:
+                return found
+        state = state_of(text)
+        found = self.by_state(state) if state else None
+        if found is not None:
+            return found
+        if any(self.words[i] for i in range(len(self.words))) and self.items:
+            return self.by_words(text)
+        fallback = self.by_state(PROGRESS)
+        return fallback if fallback is not None else 0
+
+
+def _units(m: Material, requester: str, router: Router) -> list[tuple[str, str]]:
+    """(label, text) for each candidate item line of one message."""
+    lines = [line for line in m.text.splitlines() if line.strip()]
+    notes = sum(1 for line in lines if _NOTES_LABEL.match(line)) >= 2 or (
+        len(lines) >= 3 and len({u for u in _MENTION.findall(m.text)} - {requester}) >= 2
+    )
+    if notes:
+        return [("todo", line) for line in _assigned_to(lines, requester)]
+    report = split_sections(m.text, [s.get("key") or key(s["heading"]) for s in router.sections])
+    if len(report.sections) >= 2:
+        return [(k, line) for k, found in report.sections.items() for line in found]
+    units: list[tuple[str, str]] = []
+    label = ""
+    for line in lines:
+        heading = heading_candidate(line)
+        if heading is not None and heading.style in ("{h}", "1、{h}"):
+            heading = None  # a short plain line is a status, not a heading of the person's own
+        _, text = strip_bullet(line)
+        if heading is not None and not heading.inline and router.by_label(heading.text) is not None:
+            label = heading.text  # a heading of the person's own ("Next week:") over bullets
+            continue
+        if heading is not None and heading.inline and router.by_label(heading.text) is not None:
+            units.append((heading.text, heading.inline))
+            continue
+        pieces = [p for p in _SENTENCE.split(text) if p and p.strip()]
+        units.extend((label, p.strip()) for p in (pieces or [text]))
+    return units
+
+
+def _assigned_to(lines: Sequence[str], requester: str) -> list[str]:
+    """In notes someone posted, the lines that give work to that person."""
+    me = re.compile(
+        rf"(?:@{re.escape(requester)}\b|^\W*{re.escape(requester)}\s*(?:to|will|:|：|负责|来)\s*)",
+        re.I,
+    )
+    found = []
+    for line in lines:
+        _, text = strip_bullet(line)
+        body = _NOTES_LABEL.sub("", text).strip()
+        if me.search(body):
+            found.append(me.sub("", body).strip(" ,，:：-"))
+    return found
+
+
+def _is_work(text: str, label: str, router: Router) -> bool:
+    if _NOTHING.match(text) or len(words(text)) < 2 and not refs(text):
+        return False
+    if _QUESTION.search(text) and not label:
+        return False
+    score = 1.2 * bool(refs(text)) + 1.0 * bool(label) + 0.8 * bool(state_of(text))
+    score += 2.5 * router.likeness(text)
+    return score >= 1.0
+
+
+def _clean(text: str) -> str:
+    text = _FILLER.sub("", text.strip()).strip(" -–—:：,，")
+    text = re.sub(r"\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]+\s*$", "", text).rstrip("。.!！ ")
+    return text[:1].upper() + text[1:] if text[:1].isascii() else text
+
+
+def _same_work(a: Item, b_text: str) -> bool:
+    shared = refs(a.text) & refs(b_text)
+    if shared:
+        return True
+    if refs(a.text) and refs(b_text):
+        return False
+    return cosine(features(a.text), features(b_text)) >= 0.5
+
+
+def extract(materials: Sequence[Material], requester: str, router: Router) -> list[Item]:
+    """One item per piece of work in the requester's own messages, oldest first."""
+    items: list[Item] = []
+    for m in sorted(materials, key=lambda m: m.occurred_at):
+        if m.author != requester:
+            continue
+        for label, raw in _units(m, requester, router):
+            text = _clean(raw)
+            if not text or not _is_work(text, label, router):
+                continue
+            section = router.route(text, label)
+            twin = next((i for i in items if _same_work(i, text)), None)
+            if twin is None:
+                items.append(Item(text, [m], section))
+                continue
+            twin.sources.append(m)  # the later message says where the work stands now
+            twin.text, twin.section = text, section
+    return [i for i in items if i.section >= 0]
+
+
+def state_counts(items: Sequence[Item]) -> Counter[int]:
+    return Counter(i.section for i in items)
+
+
+__all__ = ["NEXT", "Item", "Router", "extract"]
