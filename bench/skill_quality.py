@@ -389,7 +389,12 @@ def leaked_words(teams: list[dict], outputs: list[str]) -> set[str]:
         + [s["code"] for s in team["expected"].get("code_review", {}).get("snippets", [])]
         for w in re.findall(r"[A-Za-z][\w-]{4,}", text)
     }
-    return {w for w in watched - consented if w in text}
+    def said(word: str) -> bool:
+        if re.search(r"[\u4e00-\u9fff]", word):
+            return word in text
+        return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
+
+    return {w for w in watched - consented if said(w)}
 
 
 # -- the earlier corpora, as regression checks --------------------------------------------

@@ -56,6 +56,9 @@ _REQUIRE = re.compile(
     r"漏了)\s*`?(?P<zh>[A-Za-z_][\w.=]*)`?",
     re.I,
 )
+_REVIEW_WORDS = re.compile(
+    r"\b(?:code review|reviewed|nit)\b|代码评审|评审意见|(?:PR|MR)\s*#?\d+", re.I
+)
 _LABELLED = re.compile(r"^\s*(?:[-*•]\s*)?[^:：`]{1,24}[:：]\s*\S")
 _CODE_COMMENT = re.compile(r"^\s*(#|//|--|/\*|\*)")
 
@@ -78,9 +81,10 @@ def review_comment(m: Material) -> _Comment | None:
     if len(lines) >= 3 and sum(1 for line in lines if _LABELLED.match(line)) >= 2:
         return None  # notes or a report, not a remark about code
     body = _REF_PREFIX.sub("", text, count=1).strip() or text
-    named = anchors(body)
+    in_review = body != text or bool(_REVIEW_WORDS.search(text))
+    named = anchors(body, in_review=in_review)
     checks = [c.name for c in checks_described(body)]
-    if not named and not checks:
+    if not named and not checks and not (in_review and len(features(body)) >= 3):
         return None
     return _Comment(m, body, named, checks, features(body))
 
@@ -291,7 +295,10 @@ def check(
                 if _CODE_COMMENT.match(line) or (number, line) in hits:
                     continue
                 if "check" in pattern:
-                    found = pattern["check"] in by_name and by_name[pattern["check"]].finds(line)
+                    known = by_name.get(pattern["check"])
+                    found = known is not None and known.finds(line)
+                    if found and known and known.unless_snippet:
+                        found = not re.search(known.unless_snippet, code)
                 else:
                     found = bool(re.search(pattern["regex"], line))
                     unless = pattern.get("unless_line")

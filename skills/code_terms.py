@@ -17,55 +17,13 @@ from dataclasses import dataclass
 # even in plain text (lower-case, whole words). Words that are ordinary English too ("set",
 # "now", "select", "open") count only in backticks or in code shape (`open()`, `a.set`).
 VOCABULARY = frozenset(
-    [
-        "float",
-        "double",
-        "decimal",
-        "int",
-        "str",
-        "bool",
-        "dict",
-        "tuple",
-        "bytes",
-        "var",
-        "const",
-        "println",
-        "printf",
-        "print",
-        "eval",
-        "exec",
-        "lambda",
-        "nonlocal",
-        "except",
-        "exception",
-        "nullptr",
-        "null",
-        "nil",
-        "undefined",
-        "nolock",
-        "innerhtml",
-        "settimeout",
-        "setinterval",
-        "localstorage",
-        "globalscope",
-        "runblocking",
-        "lateinit",
-        "utcnow",
-        "subprocess",
-        "pickle",
-        "iterrows",
-        "topandas",
-        "read_sql",
-        "to_sql",
-        "goroutine",
-        "mutex",
-        "unwrap",
-        "datetime",
-        "kwargs",
-        "args",
-        "varchar",
-        "bigint",
-    ]
+    """
+    float double decimal int str bool dict tuple bytes var const println
+    printf print eval exec lambda nonlocal except exception nullptr null nil undefined
+    nolock innerhtml settimeout setinterval localstorage globalscope runblocking lateinit utcnow
+    subprocess pickle iterrows
+    topandas read_sql to_sql goroutine mutex unwrap datetime kwargs args varchar bigint
+    """.split()  # noqa: SIM905 - a word list reads better as words
 )
 _ANY_TYPE = re.compile(r"\bany\b(?=\s+(?:type|types|类型))|(?<=type )any\b|(?<=类型)\s*any\b", re.I)
 _BACKTICK = re.compile(r"`([^`\n]{1,80})`")
@@ -78,8 +36,23 @@ _SQL = {"select", "insert", "update", "delete", "join", "where", "limit", "trunc
 _TYPES = {"any": r"(?::\s*|<\s*|\bas\s+)any\b", "unknown": r"(?::\s*|<\s*|\bas\s+)unknown\b"}
 
 
-def anchors(text: str) -> list[str]:
-    """The code a sentence names, normalized (lower-case, no backticks), in reading order."""
+# Ordinary English words that name code in a remark known to be a code review.
+REVIEW_VOCABULARY = frozenset(
+    """
+    requests select update delete open set commit cursor fetch collect cache merge sleep import
+    global yield pass catch throw raise try let object limit join assert exec async await
+    logger logging print timeout retry
+    """.split()  # noqa: SIM905 - a word list reads better as words
+)
+
+
+def anchors(text: str, *, in_review: bool = False) -> list[str]:
+    """The code a sentence names, normalized (lower-case, no backticks), in reading order.
+
+    `in_review`: the remark is known to be about code (it names a PR), so words that are also
+    ordinary English ("requests", "select") count as code too.
+    """
+    words = VOCABULARY | REVIEW_VOCABULARY if in_review else VOCABULARY
     found: list[str] = []
     for fragment in _BACKTICK.findall(text):
         found.append(fragment.strip())
@@ -87,7 +60,7 @@ def anchors(text: str) -> list[str]:
     for pattern in (_OPERATORS, _DOTTED, _CALL, _CAMEL):
         found.extend(m.group(1) for m in pattern.finditer(plain))
     for m in _WORD.finditer(plain):
-        if m.group(1).lower() in VOCABULARY:
+        if m.group(1).lower() in words:
             found.append(m.group(1))
     if _ANY_TYPE.search(plain):
         found.append("any")
@@ -134,6 +107,7 @@ class Check:
     name: str
     describes: re.Pattern[str]
     finds: Callable[[str], bool]  # does this code line break it?
+    unless_snippet: str = ""  # nothing is broken when the snippet has this (e.g. a test)
 
 
 def _regex(pattern: str) -> Callable[[str], bool]:
@@ -208,6 +182,16 @@ CHECKS = (
         "bare-except",
         re.compile(r"bare except|catch[- ]all|swallow|吞(?:掉)?异常|裸\s*except|空\s*except", re.I),
         _regex(r"^\s*except\s*(?:(?:Base)?Exception\s*(?:as\s+\w+)?)?\s*:"),
+    ),
+    Check(
+        "error-path-test",
+        re.compile(
+            r"tests? (?:for|covering) (?:the )?(?:error|failure|exception|unhappy|sad)|error path|"
+            r"(?:异常|失败|错误)(?:分支|路径|场景).{0,6}测试|补.{0,6}(?:异常|失败).{0,4}测试",
+            re.I,
+        ),
+        _regex(r"^\s*(raise\b|except\b|catch\s*\(|throw\b)"),
+        unless_snippet=r"\bdef test_|pytest\.raises|assertRaises|@Test\b|\bit\(|\bdescribe\(",
     ),
     Check(
         "force-unwrap",

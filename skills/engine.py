@@ -407,6 +407,10 @@ class SkillEngine(SkillCatalog):
             materials=materials,
             period=period,
             period_label=label,
+            examples=await self._learned_from(tenant, row, live),
+            people=frozenset(
+                str(u) for u in await Person.filter(tenant=tenant).values_list("user_id", flat=True)
+            ),
         )
         result = kind.run(template, request)
         await store.record_run(row)
@@ -425,6 +429,16 @@ class SkillEngine(SkillCatalog):
             version=row,
             data={**result.data, "model": answer} if answer else result.data,
         )
+
+    async def _learned_from(
+        self, tenant: Tenant, row: SkillVersion, live: set[str]
+    ) -> list[Material]:
+        """The version's source posts, read again through consent: only live people's."""
+        ids = set(row.provenance.get("inputs", []))
+        if not ids:
+            return []
+        people = [p for p in await live_people(tenant, self.ledger) if p.user_id in live]
+        return await read_people(self.observations, people, only_ids=ids)
 
     async def _contributor_ids(self, row: SkillVersion) -> list[str]:
         return await store.contributor_ids(row)

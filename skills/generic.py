@@ -43,6 +43,7 @@ class TaughtTemplate:
                 requester=request.requester,
                 live=request.live,
                 now=request.now,
+                input_text=request.input_text,
                 materials=[pasted],
                 period_label=request.period_label,
             )

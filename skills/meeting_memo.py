@@ -65,7 +65,9 @@ MIN_NOTES = 2
 def is_notes(notes: Notes) -> bool:
     kinds = Counter(s.kind for s in notes.statements)
     marked = kinds[DECISION] + kinds[ACTION] + kinds[QUESTION] + kinds[REOPEN]
-    return bool(notes.title) and len(notes.statements) >= 2 and marked >= 2
+    inline = sum(1 for s in notes.statements if s.kind == FIELD and not s.headed)
+    # A standup ("Yesterday: … Today: …") is notes; a report of headed bullets is not.
+    return bool(notes.title) and len(notes.statements) >= 2 and (marked >= 2 or inline >= 2)
 
 
 def title_tokens(title: str) -> list[str]:

@@ -180,6 +180,7 @@ class Statement:
     speaker: str = ""
     owner: str = ""
     due: str = ""
+    headed: bool = False  # a bullet under a heading, not an inline "Label: value"
 
 
 @dataclass(slots=True)
@@ -249,7 +250,7 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
         elif section_kind == FIELD:
             statement = _classify(body, people=known)
             if statement.kind == NOTE:
-                statement = Statement(FIELD, body, label=section_label)
+                statement = Statement(FIELD, body, label=section_label, headed=True)
             notes.statements.append(statement)
         else:
             notes.statements.append(_classify(body, people=known))

@@ -189,15 +189,21 @@ def _same_work(a: Item, b_text: str) -> bool:
     return cosine(features(a.text), features(b_text)) >= 0.5
 
 
-def extract(materials: Sequence[Material], requester: str, router: Router) -> list[Item]:
-    """One item per piece of work in the requester's own messages, oldest first."""
+def extract(
+    materials: Sequence[Material], requester: str, router: Router, *, pasted: bool = False
+) -> list[Item]:
+    """One item per piece of work in the requester's own messages, oldest first.
+
+    Text the requester pasted into the command is all meant as material: nothing is
+    filtered out of it as chit-chat.
+    """
     items: list[Item] = []
     for m in sorted(materials, key=lambda m: m.occurred_at):
         if m.author != requester:
             continue
         for label, raw in _units(m, requester, router):
             text = _clean(raw)
-            if not text or not _is_work(text, label, router):
+            if not text or not (pasted or _is_work(text, label, router)):
                 continue
             section = router.route(text, label)
             twin = next((i for i in items if _same_work(i, text)), None)

@@ -54,7 +54,7 @@ def fill(template: dict, request: RunRequest, *, fallback_title: str) -> RunResu
         )
     examples = [m for m in request.examples if m.author in request.live]
     router = Router.learn(sections, examples)
-    items = extract(own, request.requester, router)
+    items = extract(own, request.requester, router, pasted=bool(request.input_text.strip()))
     label = request.period_label
     if len(items) < MIN_ITEMS:
         return RunResult(
