@@ -37,6 +37,7 @@ from skills.template import key  # noqa: E402
 
 HERE = Path(__file__).parent
 TEAMS = sorted((HERE / "skill_corpus_teams").glob("*.json"))
+DEV = sorted((HERE / "skill_corpus_dev").glob("*.json"))  # the learners may be tuned on these
 REGRESSION = {"skill_corpus": "tuned against", "skill_corpus_heldout": "first held-out"}
 TARGETS = {
     "section recall": 1.0,
@@ -180,7 +181,8 @@ def parse_sections(text: str, headings: list[str]) -> tuple[str, dict[str, list[
             current = wanted[k]
             continue
         match = _BULLET.match(line)
-        if match and current is not None:
+        empty = match and re.fullmatch(r"[(（].*[)）]", match["text"].strip())
+        if match and current is not None and not empty:  # "(nothing in your messages)"
             out[current].append(match["text"].strip())
     return (lines[0] if lines else ""), out
 
@@ -389,6 +391,7 @@ def leaked_words(teams: list[dict], outputs: list[str]) -> set[str]:
         + [s["code"] for s in team["expected"].get("code_review", {}).get("snippets", [])]
         for w in re.findall(r"[A-Za-z][\w-]{4,}", text)
     }
+
     def said(word: str) -> bool:
         if re.search(r"[\u4e00-\u9fff]", word):
             return word in text
@@ -427,7 +430,7 @@ def converted(folder: str) -> dict:
                 "sections": exp["weekly_report"]["sections"],
                 "items": {
                     p: [
-                        {"match": " ".join(i["text"].lower().split()[1:4]), "section": i["section"]}
+                        {"match": i["text"].lower().rstrip(".!"), "section": i["section"]}
                         for i in items
                     ]
                     for p, items in exp["weekly_report"]["items"].items()
@@ -519,6 +522,10 @@ async def main() -> int:
     status |= report(
         f"held-out teams in one workspace ({', '.join(t['team'] for t in teams)})", figures, leaked
     )
+    if DEV:
+        dev = [json.loads(p.read_text()) for p in DEV]
+        figures, leaked = await run_workspace(dev)
+        status |= report("development set (the learners are tuned on it)", figures, leaked)
     for folder, label in REGRESSION.items():
         figures, leaked = await run_workspace([converted(folder)])
         status |= report(f"regression: {folder} ({label})", figures, leaked)

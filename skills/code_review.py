@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from skills.code_terms import anchors, checks_described, pattern_for
+from skills.code_terms import anchors, call_pattern, checks_described, pattern_for
 from skills.kind import Learned, RunRequest, RunResult
 from skills.material import Material
 from skills.tokens import cjk_share, cosine, features
@@ -143,7 +143,7 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
         for m in _REQUIRE.finditer(c.body.replace("`", ""))
     )
     need = required.most_common(1)[0][0] if required else ""
-    common = [a for a, n in seen.most_common() if n * 2 >= len(group) or len(seen) == 1]
+    common = [a for a, n in seen.most_common() if n * 2 > len(group) or len(seen) == 1]
     # "requests.get without a timeout": the call is fine, what it lacks is the rule.
     against = [] if need else [a for a in seen if votes[a] < 0]
     if not against and not need and len(common) == 1 and votes[common[0]] == 0:
@@ -154,7 +154,7 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
             patterns.append({"regex": regex, "what": a})
     if need:
         for a in common:
-            regex = pattern_for(a)
+            regex = call_pattern(a)
             if a != need and regex:
                 patterns.append(
                     {

@@ -100,6 +100,14 @@ def pattern_for(anchor: str) -> str | None:
     return f"(?i){start}{body}{end}"
 
 
+def call_pattern(anchor: str) -> str | None:
+    """A regex for a call of the named code (`requests` → `requests.get(`, `requests(`)."""
+    name = anchor.strip().removesuffix("()")
+    if not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+        return None
+    return rf"(?<![\w.]){re.escape(name)}(?:\.\w+)*\s*\("
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     """A property a standard names without naming code, and how to find it on a line."""

@@ -79,11 +79,18 @@ _HEADING_STATES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+_PAST = re.compile(r"^\W*(?!need|block|seed|feed|speed|bleed|embed)[a-z]{3,}ed\b", re.I)
+_ZH_DONE = re.compile(r"[\u4e00-\u9fff]了(?:[，。！!,.\s]|$)")
+
+
 def state_of(text: str) -> str | None:
     """The state a status line's own words give its work, or None when they say nothing."""
     for state, pattern in _CUES:
         if pattern.search(text):
             return state
+    # "Automated the staging certs", "接口文档补了": a verb in the past says it is done.
+    if _PAST.search(text) or _ZH_DONE.search(text):
+        return DONE
     return None
 
 
