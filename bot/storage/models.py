@@ -131,20 +131,25 @@ class Observation(Model):
 
 
 class Skill(Model):
+    """A team's skill: learned from, and run for, the channels of its team (skills/scope.py)."""
+
     id = fields.IntField(primary_key=True)
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "apprentice.Tenant", related_name="skills"
     )
     tenant_id: int
     name = fields.CharField(max_length=64)
+    # The sorted platform channel ids of the team, comma-joined; "" is workspace-wide
+    # (an imported skill, or one older than teams that learned from no observation).
+    team = fields.CharField(max_length=1024, default="", db_default="")
     kind = fields.CharField(max_length=32)
     description = fields.CharField(max_length=1024, default="")
-    owner_user_id = fields.CharField(max_length=128, null=True)
+    owner_user_id = fields.CharField(max_length=128, null=True)  # first to learn it in the team
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "skills"
-        unique_together = (("tenant", "name"),)
+        unique_together = (("tenant", "name", "team"),)
 
 
 class SkillVersion(Model):
@@ -233,6 +238,8 @@ class SkillSchedule(Model):
     tenant_id: int
     user_id = fields.CharField(max_length=128)
     skill_name = fields.CharField(max_length=64)
+    # A channel of the team whose skill runs ("" when scheduled without one: resolved as typed).
+    channel = fields.CharField(max_length=128, default="", db_default="")
     day_of_week = fields.CharField(max_length=16)  # mon..sun (APScheduler cron names)
     hour = fields.IntField()
     minute = fields.IntField()
@@ -241,4 +248,4 @@ class SkillSchedule(Model):
 
     class Meta:
         table = "skill_schedules"
-        unique_together = (("tenant", "user_id", "skill_name"),)
+        unique_together = (("tenant", "user_id", "skill_name", "channel"),)
