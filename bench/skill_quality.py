@@ -34,6 +34,7 @@ from bot.settings import Settings  # noqa: E402
 from bot.storage.models import Observation, Skill, SkillVersion  # noqa: E402
 from skills.meeting_memo import LABELS  # noqa: E402
 from skills.template import key  # noqa: E402
+from skills.text import STOPWORDS  # noqa: E402
 
 HERE = Path(__file__).parent
 TEAMS = sorted((HERE / "skill_corpus_teams").glob("*.json"))
@@ -241,6 +242,7 @@ async def evaluate_team(ws: Workspace, team: dict, people_of: dict[str, str]) ->
     def check_footer(text: str) -> None:
         others = footer_people(text) - members
         fig.count("runs", 1)
+        fig.count("runs of another team's skill", 0)
         if others:
             fig.count("runs of another team's skill", 1)
             fig.notes.append(f"{name}: a run named people of another team: {sorted(others)}")
@@ -381,7 +383,7 @@ def leaked_words(teams: list[dict], outputs: list[str]) -> set[str]:
             vocab[m["author"] in refusing].update(
                 w.lower() for w in re.findall(r"[A-Za-z][\w-]{4,}", m["text"])
             )
-        watched |= vocab[True] - vocab[False]
+        watched |= vocab[True] - vocab[False] - STOPWORDS  # "there" is no one's word
     # Words a consenting person wrote, or pasted into a command, are no leak.
     consented = {
         w.lower()

@@ -12,22 +12,34 @@ own words.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from skills.code_terms import anchors, call_pattern, checks_described, pattern_for
+from skills.code_terms import (
+    CHECKS,
+    anchors,
+    call_pattern,
+    checks_described,
+    checks_shown,
+    language_named,
+    language_of,
+    pattern_for,
+)
 from skills.kind import Learned, RunRequest, RunResult
 from skills.material import Material
 from skills.tokens import cjk_share, cosine, features
 
 MIN_COMMENTS = 2
+_CODE_TOKEN = re.compile(r"[A-Za-z_]\w*|\S")
+MERGE_AT = 0.4  # average similarity at which two groups of comments are one standard
 _REF_PREFIX = re.compile(
     r"^\s*(?:(?:code\s+)?review(?:ed)?\s*(?:on|of|for)?\s*|re:?\s*|on\s+|看了下\s*|评审\s*)?"
-    r"(?:PR|MR|pr|mr)?\s*#?\s*\d+\s*(?:'s\s+PR|的\s*PR|\s*feedback|\s*review|"
-    r"\s*评审)?\s*[:：,，—–-]+\s*",
+    r"(?:PR|MR|pr|mr)?\s*[#!]?\s*\d+\s*(?:'s\s+PR|的\s*PR|\s*feedback|\s*review|"
+    r"\s*评审)?(?:\s*[:：,，—–-]+\s*|\s+(?=\S))",
     re.I,
 )
 _NEG_BEFORE = re.compile(
@@ -41,7 +53,7 @@ _NEG_AFTER = re.compile(
     r"^[^.;。；]{0,24}?(\b(again|is banned|not allowed|is forbidden|hides?|swallows?|"
     r"breaks?|leaks?|"
     r"is (?:a )?bug|crash(?:es)?)\b|又出现|又来了|不行|禁止|不要|有风险|风险|会\s*crash|"
-    r"不允许|不能用)",
+    r"不允许|不能用|去掉|删掉|干掉|改掉|没删|太宽)",
     re.I,
 )
 _POS_BEFORE = re.compile(
@@ -50,10 +62,11 @@ _POS_BEFORE = re.compile(
     re.I,
 )
 _REQUIRE = re.compile(
-    r"\b(?:without|with no|missing|lacks?|forgot|always (?:pass|set|add|use)|needs? an?|"
-    r"must have)\s+"
-    r"(?:a |an |the )?`?(?P<en>[A-Za-z_][\w.=]*)`?|(?:加上|带上|要带|必须带|没有加|没加|不带|缺少?|"
-    r"漏了)\s*`?(?P<zh>[A-Za-z_][\w.=]*)`?",
+    r"\b(?:without|with no|has no|have no|missing|lacks?|forgot|always (?:pass|set|add|use)|"
+    r"needs? an?|must have|add)\s+(?:a |an |the )?(?:`(?P<code>[^`]{2,40})`|"
+    r"(?P<en>[A-Za-z_][\w.=]*))"
+    r"|(?:加上|带上|要带|必须带|没有加|没加|不带|缺少?|漏了)\s*(?:`(?P<zcode>[^`]{2,40})`|"
+    r"(?P<zh>[A-Za-z_][\w.=]*))",
     re.I,
 )
 _REVIEW_WORDS = re.compile(
@@ -83,7 +96,8 @@ def review_comment(m: Material) -> _Comment | None:
     body = _REF_PREFIX.sub("", text, count=1).strip() or text
     in_review = body != text or bool(_REVIEW_WORDS.search(text))
     named = anchors(body, in_review=in_review)
-    checks = [c.name for c in checks_described(body)]
+    quoted = re.findall(r"`([^`\n]+)`", body)
+    checks = sorted({c.name for c in checks_described(body) + checks_shown(quoted)})
     if not named and not checks and not (in_review and len(features(body)) >= 3):
         return None
     return _Comment(m, body, named, checks, features(body))
@@ -103,30 +117,54 @@ def _polarity(body: str, anchor: str) -> int:
     return 0
 
 
+def _similarity(a: _Comment, b: _Comment, weight: dict[str, float]) -> float:
+    """How surely two comments state one standard (0..1)."""
+    if set(a.checks) & set(b.checks):
+        return 1.0
+    shared = set(a.anchors) & set(b.anchors)
+    smaller = min(sum(weight[x] for x in set(a.anchors)), sum(weight[x] for x in set(b.anchors)))
+    by_code = sum(weight[x] for x in shared) / smaller if smaller else 0.0
+    if _common_start(a.body, b.body) >= 3:
+        by_code = 1.0  # both quote code that starts the same: `catch (Exception e)`
+    return max(min(1.0, 1.5 * by_code), cosine(a.features, b.features))
+
+
+def _common_start(a: str, b: str) -> int:
+    """The most code tokens a quoted fragment of `a` and one of `b` start with alike."""
+    best = 0
+    for fa in re.findall(r"`([^`\n]+)`", a):
+        ta = _CODE_TOKEN.findall(fa.lower())
+        for fb in re.findall(r"`([^`\n]+)`", b):
+            tb = _CODE_TOKEN.findall(fb.lower())
+            n = 0
+            while n < min(len(ta), len(tb)) and ta[n] == tb[n]:
+                n += 1
+            if len("".join(ta[:n])) >= 6:
+                best = max(best, n)
+    return best
+
+
 def _cluster(comments: list[_Comment]) -> list[list[_Comment]]:
-    """Comments that state one standard: shared code, a shared check, or mostly shared words."""
-    anchor_df = Counter(a for c in comments for a in set(c.anchors))
-    parent = list(range(len(comments)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, a in enumerate(comments):
-        for j in range(i + 1, len(comments)):
-            b = comments[j]
-            shared = set(a.anchors) & set(b.anchors)
-            # An anchor most comments name (e.g. `SELECT` in a SQL team) joins nothing alone.
-            rare = {x for x in shared if anchor_df[x] * 2 <= len(comments) or len(comments) < 4}
-            same = bool(set(a.checks) & set(b.checks)) or bool(rare)
-            if same or cosine(a.features, b.features) >= 0.45:
-                parent[find(j)] = find(i)
-    groups: dict[int, list[_Comment]] = {}
-    for i, c in enumerate(comments):
-        groups.setdefault(find(i), []).append(c)
-    return list(groups.values())
+    """Comments that state one standard: a shared check, shared code (code most comments name
+    counts little), or mostly shared words. Groups merge on their average similarity, so one
+    comment naming two things does not chain two standards into one."""
+    df = Counter(a for c in comments for a in set(c.anchors))
+    weight = {a: math.log((1 + len(comments)) / n) for a, n in df.items()}
+    sim = [[_similarity(a, b, weight) for b in comments] for a in comments]
+    groups = [[i] for i in range(len(comments))]
+    while True:
+        best, pair = MERGE_AT, None
+        for x in range(len(groups)):
+            for y in range(x + 1, len(groups)):
+                mean = sum(sim[i][j] for i in groups[x] for j in groups[y]) / (
+                    len(groups[x]) * len(groups[y])
+                )
+                if mean >= best:
+                    best, pair = mean, (x, y)
+        if pair is None:
+            return [[comments[i] for i in g] for g in groups]
+        x, y = pair
+        groups[x] += groups.pop(y)
 
 
 def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
@@ -142,16 +180,29 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
         for c in group
         for m in _REQUIRE.finditer(c.body.replace("`", ""))
     )
-    need = required.most_common(1)[0][0] if required else ""
+    need, times = required.most_common(1)[0] if required else ("", 0)
+    if times * 2 < len(group):
+        need = ""  # one comment asking for something is no standard yet
+    if need and not re.fullmatch(r"[\w.=]+", need):
+        # "no `set -euo pipefail` at the top": the snippet as a whole must hold it.
+        language = next((x for x in (language_named(c.body) for c in group) if x), "")
+        if language:
+            return [{"require_snippet": need, "language": language, "what": f"{need} missing"}]
+        need = ""
     common = [a for a, n in seen.most_common() if n * 2 > len(group) or len(seen) == 1]
     # "requests.get without a timeout": the call is fine, what it lacks is the rule.
     against = [] if need else [a for a in seen if votes[a] < 0]
     if not against and not need and len(common) == 1 and votes[common[0]] == 0:
         against = common  # a comment that only names code names what is wrong with it
+    shared = _shared_fragment(group)
+    if shared and not need:
+        against = [shared] + [a for a in against if a not in shared]
     for a in against:
-        regex = pattern_for(a)
-        if regex:
+        regex = _token_pattern(a) if a == shared else pattern_for(a)
+        if regex and not any(p["what"] in a for p in patterns if p["what"] != a):
             patterns.append({"regex": regex, "what": a})
+            if a == shared:
+                break  # the quoted code the comments share says it most precisely
     if need:
         for a in common:
             regex = call_pattern(a)
@@ -168,6 +219,31 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
         if n * 2 >= len(group):
             patterns.append({"check": name, "what": name.replace("-", " ")})
     return patterns
+
+
+def _shared_fragment(group: list[_Comment]) -> str:
+    """The start of the quoted code most comments share: `catch (Exception e)` and
+    `catch (Exception ex)` share `catch (exception`."""
+    quoted = [
+        _CODE_TOKEN.findall(f.lower()) for c in group for f in re.findall(r"`([^`\n]+)`", c.body)
+    ]
+    if len(quoted) < 2:
+        return ""
+    best: tuple[int, int, list[str]] = (0, 0, [])
+    for tokens in quoted:
+        for end in range(len(tokens), 1, -1):
+            prefix = tokens[:end]
+            holders = sum(1 for t in quoted if t[:end] == prefix)
+            if holders >= 2 and holders * 2 >= len(group):
+                best = max(best, (holders, len("".join(prefix)), prefix))
+    return " ".join(best[2]) if best[1] >= 4 else ""
+
+
+def _token_pattern(tokens: str) -> str:
+    """`catch ( exception` → a regex that allows any spacing between the tokens."""
+    parts = [re.escape(t) for t in tokens.split()]
+    start = r"(?<![\w])" if tokens[:1].isalnum() or tokens[:1] == "_" else ""
+    return "(?i)" + start + r"\s*".join(parts)
 
 
 def _central(group: list[_Comment]) -> _Comment:
@@ -283,14 +359,18 @@ def check(
     code: str, rules: Sequence[dict]
 ) -> tuple[list[tuple[dict, list[tuple[int, str]]]], list[dict]]:
     """The rules a snippet breaks, with the lines; and the rules no pattern can check."""
-    from skills.code_terms import CHECKS  # noqa: PLC0415 - one table, read here
-
     by_name = {c.name: c for c in CHECKS}
     lines = code.splitlines()
+    language = language_of(code)
     findings, unchecked = [], []
     for rule in rules:
         hits: list[tuple[int, str]] = []
         for pattern in rule.get("patterns", []):
+            if "require_snippet" in pattern:
+                wanted = pattern["require_snippet"].lower()
+                if pattern.get("language") == language and wanted not in code.lower() and lines:
+                    hits.append((1, lines[0]))
+                continue
             for number, line in enumerate(lines, 1):
                 if _CODE_COMMENT.match(line) or (number, line) in hits:
                     continue

@@ -54,9 +54,11 @@ def anchors(text: str, *, in_review: bool = False) -> list[str]:
     """
     words = VOCABULARY | REVIEW_VOCABULARY if in_review else VOCABULARY
     found: list[str] = []
-    for fragment in _BACKTICK.findall(text):
+    fragments = _BACKTICK.findall(text)
+    for fragment in fragments:
         found.append(fragment.strip())
-    plain = _BACKTICK.sub(" ", text)
+    # What a quoted line names counts too: `catch (Exception e)` names catch and Exception.
+    plain = _BACKTICK.sub(" ", text) + " " + " ".join(fragments)
     for pattern in (_OPERATORS, _DOTTED, _CALL, _CAMEL):
         found.extend(m.group(1) for m in pattern.finditer(plain))
     for m in _WORD.finditer(plain):
@@ -153,7 +155,7 @@ CHECKS = (
             r"(hard[- ]?coded|in (?:the )?(?:repo|code|source)|commit(?:ted)?|plain ?text|硬编码|"
             r"写死|明文|提交到)"
             r".{0,40}(secret|password|token|key|credential|密码|密钥|秘钥|token|连接串)"
-            r"|(secret|password|token|api key|credential|密码|密钥|秘钥|连接串).{0,40}"
+            r"|(secret|password|token|api key|credential|密码|密钥|秘钥|连接串).{0,60}"
             r"(hard[- ]?coded|in (?:the )?(?:repo|code)|vault|env|environment|硬编码|写死|"
             r"明文|配置中心|环境变量)",
             re.I,
@@ -178,12 +180,34 @@ CHECKS = (
         re.compile(
             r"f-?strings?.{0,30}sql|sql.{0,30}(f-?string|format|concat|拼接)|parameteri[sz]ed|"
             r"placeholders?|"
-            r"bind (?:params|variables)|injection|拼接\s*sql|sql\s*拼接|参数化|注入",
+            r"bind (?:params|variables)|injection|拼(?:接|进)?\s*sql|sql\s*拼接|拼接|参数化|"
+            r"参数绑定|注入|"
+            r"预编译",
             re.I,
         ),
         _regex(
-            r"(?i)\bf[\"'][^\"']*\b(select|insert|update|delete)\b[^\"']*\{|"
-            r"[\"'][^\"']*\b(select|insert|update|delete)\b[^\"']*[\"']\s*(%|\+|\.format\()"
+            r"(?i)\bf[\"'][^\"]*\b(select|insert|update|delete|where)\b[^\"]*\{|"
+            r"\"[^\"]*\b(select|insert|update|delete|where|from|order by)\b[^\"]*\"\s*(%|\+|"
+            r"\.format\()|"
+            r"'[^']*\b(select|insert|update|delete|where)\b[^']*'\s*(%|\+|\.format\()|"
+            r"\$\{\w+\}"  # MyBatis ${…} pastes the value into the SQL
+        ),
+    ),
+    Check(
+        "ignored-error",
+        re.compile(
+            r"discard(?:ed|ing|s)? (?:the )?errors?|ignor\w* (?:the )?errors?|"
+            r"swallows? (?:the )?err|"
+            r"check (?:the )?err|忽略(?:了)?错误|吞掉?(?:了)?错误|错误没处理|err 没处理",
+            re.I,
+        ),
+        _regex(r"^\s*_\s*(?:,\s*_\s*)?=\s*[\w.]+(?:\.\w+)*\("),
+    ),
+    Check(
+        "cache-without-ttl",
+        re.compile(r"\bttl\b|expir\w*|过期时间|过期|超时时间", re.I),
+        _regex(
+            r"\.set\(\s*[^,()]+,\s*[^,()]+\)\s*;?\s*$|\.Set\([^)]*,\s*0\s*\)|\bSET\s+\S+\s+\S+\s*$"
         ),
     ),
     Check(
@@ -211,3 +235,56 @@ CHECKS = (
 
 def checks_described(text: str) -> list[Check]:
     return [c for c in CHECKS if c.describes.search(text)]
+
+
+def checks_shown(fragments: list[str]) -> list[Check]:
+    """The checks a quoted line of code breaks: the code the comment discusses says which."""
+    return [c for c in CHECKS if not c.unless_snippet and any(c.finds(f) for f in fragments)]
+
+
+_FILE_LANG = {
+    "sh": "shell", "bash": "shell", "py": "python", "go": "go", "tf": "terraform",
+    "java": "java", "kt": "kotlin", "swift": "swift", "ts": "typescript", "js": "typescript",
+    "sql": "sql",
+}  # fmt: skip
+_MENTIONED = re.compile(
+    r"\.(sh|bash|py|go|tf|java|kt|swift|ts|js|sql)\b|\b(bash|shell|python|golang|terraform|java|"
+    r"kotlin|swift|typescript|javascript|sql)\b",
+    re.I,
+)
+_CODE_LANG = (
+    (
+        "shell",
+        re.compile(
+            r"^#!.*\b(?:ba)?sh\b|^\s*(?:for .+; do|done$|fi$|then$|echo |export |set -)", re.M
+        ),
+    ),
+    ("terraform", re.compile(r'^\s*(?:resource|provider|variable|module|data) "', re.M)),
+    ("go", re.compile(r"^\s*(?:func |package \w+)|:= ", re.M)),
+    ("python", re.compile(r"^\s*(?:def \w+\(|import \w+|from [\w.]+ import|class \w+[(:])", re.M)),
+    ("kotlin", re.compile(r"\bfun \w+\(|\bval \w+\s*[:=]|\?\.let\b")),
+    ("swift", re.compile(r"\bfunc \w+\(|\bguard let\b|\bimport (?:UIKit|SwiftUI|Foundation)\b")),
+    ("java", re.compile(r"\b(?:public|private|protected) (?:static )?[\w<>\[\]]+ \w+\(|@\w+\b")),
+    (
+        "typescript",
+        re.compile(r"\b(?:const|let) \w+(?:: \w+)? = |=> |\bfunction \w+\(|\binterface \w+ \{"),
+    ),
+    ("sql", re.compile(r"^\s*(?:SELECT|INSERT|UPDATE|DELETE|CREATE|WITH)\b", re.M | re.I)),
+)
+
+
+def language_named(text: str) -> str:
+    """The language a comment's words or file names point at ("drain.sh" → shell), or ""."""
+    match = _MENTIONED.search(text)
+    if not match:
+        return ""
+    word = (match.group(1) or match.group(2)).lower()
+    return _FILE_LANG.get(word) or {"golang": "go", "javascript": "typescript"}.get(word, word)
+
+
+def language_of(code: str) -> str:
+    """The language a snippet looks written in, or ""."""
+    for name, pattern in _CODE_LANG:
+        if pattern.search(code):
+            return name
+    return ""

@@ -13,11 +13,21 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from skills.kind import Learned, RunRequest, RunResult
 from skills.material import Material
-from skills.memo_parse import ACTION, DECISION, FIELD, QUESTION, REOPEN, Notes, parse, unaddressed
+from skills.memo_parse import (
+    ACTION,
+    DECISION,
+    FIELD,
+    QUESTION,
+    REOPEN,
+    Notes,
+    owned_label,
+    parse,
+    unaddressed,
+)
 from skills.template import key
 from skills.tokens import cjk_share
 
@@ -59,6 +69,9 @@ _NOISE = re.compile(
     r"[vV]?\d+(?:\.\d+)*"
 )
 _GENERIC = {"notes", "note", "minutes", "memo", "meeting", "会议", "纪要"}
+_GENERIC_WORDS = re.compile(r"纪要|会议|记录|notes?\b|minutes\b|memo\b", re.I)
+# Names one kind of meeting goes by (for grouping only; a type keeps the team's own name).
+_SAME_MEETING = {"pir": "postmortem", "post-mortem": "postmortem", "handoff": "handover"}
 MIN_NOTES = 2
 
 
@@ -66,18 +79,30 @@ def is_notes(notes: Notes) -> bool:
     kinds = Counter(s.kind for s in notes.statements)
     marked = kinds[DECISION] + kinds[ACTION] + kinds[QUESTION] + kinds[REOPEN]
     inline = sum(1 for s in notes.statements if s.kind == FIELD and not s.headed)
-    # A standup ("Yesterday: … Today: …") is notes; a report of headed bullets is not.
-    return bool(notes.title) and len(notes.statements) >= 2 and (marked >= 2 or inline >= 2)
+    speakers = {s.speaker for s in notes.statements if s.speaker}
+    # A standup ("Yesterday: … Today: …") is notes, and so is a conversation written down;
+    # a report of headed bullets is not.
+    return (
+        bool(notes.title)
+        and len(notes.statements) >= 2
+        and (marked >= 2 or inline >= 2 or (len(speakers) >= 2 and len(notes.statements) >= 3))
+    )
 
 
-def title_tokens(title: str) -> list[str]:
-    cleaned = _NOISE.sub(" ", title.split("\n")[0])
+def title_tokens(title: str, people: Iterable[str] = ()) -> list[str]:
+    """The words of a notes title that can name its meeting (no dates, names or topic)."""
+    line = title.split("\n")[0]
+    bracket = re.match(r"^\s*[【\[](?P<t>[^】\]]{1,20})[】\]]", line)
+    cleaned = _NOISE.sub(" ", bracket["t"] if bracket else line)
+    cleaned = _GENERIC_WORDS.sub(" ", cleaned)
     cleaned = (
         re.split(r"[:：—–|｜(（【\[]", cleaned, maxsplit=1)[0]
         if re.search(r"[:：—–|｜(（【\[]", cleaned[3:])
         else cleaned
     )
-    return [t.lower() for t in _TITLE_TOKEN.findall(cleaned) if t.lower() not in _GENERIC]
+    names = {p.lower() for p in people}
+    tokens = [t.lower() for t in _TITLE_TOKEN.findall(cleaned)]
+    return [_SAME_MEETING.get(t, t) for t in tokens if t not in _GENERIC and t not in names]
 
 
 def _contains(a: Sequence[str], b: Sequence[str]) -> float:
@@ -112,7 +137,7 @@ class MeetingMemo:
             notes = parse(m.text, people)
             if not is_notes(notes):
                 continue
-            tokens = title_tokens(notes.title)
+            tokens = title_tokens(notes.title, people)
             if not tokens:
                 continue
             home = next((g for g in groups if _contains(g[0], tokens) >= 0.6), None)
@@ -126,7 +151,7 @@ class MeetingMemo:
         for _, members in sorted(groups, key=lambda g: -len(g[1])):
             if len(members) < MIN_NOTES or len({m.author for m, _ in members}) < 1:
                 continue
-            name = type_name([title_tokens(n.title) for _, n in members])
+            name = type_name([title_tokens(n.title, people) for _, n in members])
             if not name or name in provenance:
                 continue
             types.append(
@@ -156,7 +181,7 @@ class MeetingMemo:
             )
         notes = parse(text, set(request.people) | request.live)
         types = [t for t in template.get("types", []) if set(t.get("authors", [])) & request.live]
-        chosen = choose_type(notes, types)
+        chosen = choose_type(notes, types, set(request.people) | request.live)
         return render(notes, chosen, "zh" if cjk_share(text) > 0.3 else "en")
 
     def summary(self, template: dict) -> list[str]:
@@ -174,7 +199,12 @@ def _fields(members: Sequence[tuple[Material, Notes]]) -> list[str]:
     for _, notes in members:
         seen: list[str] = []
         for s in notes.statements:
-            if s.label and not s.speaker and key(s.label) not in seen:
+            if (
+                s.label
+                and not s.speaker
+                and not owned_label(s.label)[1]
+                and key(s.label) not in seen
+            ):
                 seen.append(key(s.label))
                 spelled[key(s.label)][s.label] += 1
         for i, k in enumerate(seen):
@@ -184,8 +214,8 @@ def _fields(members: Sequence[tuple[Material, Notes]]) -> list[str]:
     return [spelled[k].most_common(1)[0][0] for k in keep]
 
 
-def choose_type(notes: Notes, types: Sequence[dict]) -> dict | None:
-    tokens = title_tokens(notes.title)
+def choose_type(notes: Notes, types: Sequence[dict], people: Iterable[str] = ()) -> dict | None:
+    tokens = title_tokens(notes.title, people)
     best, score = None, 0.0
     for t in types:
         name_tokens = _TITLE_TOKEN.findall(t["name"].lower())

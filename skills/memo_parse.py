@@ -95,6 +95,7 @@ _LABEL_KINDS: dict[str, tuple[str, ...]] = {
         "开放问题",
     ),
     ANSWER: ("a", "answer", "ans", "reply", "答", "回答", "答复", "回复"),
+    REOPEN: ("reopened", "reopen", "revisited", "revisit", "re-opened", "重新讨论", "再议", "翻案"),
 }
 _KIND_OF_LABEL = {key(label): kind for kind, labels in _LABEL_KINDS.items() for label in labels}
 _LABEL = re.compile(r"^(?P<label>@?[^:：]{1,24}?)\s*[:：]\s*(?P<rest>.*)$")
@@ -104,6 +105,13 @@ _REOPEN = re.compile(
     r"back to square one|undo (?:the )?decision|walk(?:ed|ing)? back|no longer agreed|"
     r"re-?litigat\w+|questioned again)\b|又被拿出来|重新讨论|推翻|再议|又提出|重新评估|"
     r"又讨论|翻案|重新考虑",
+    re.I,
+)
+# A reply that defers or leaves it open answers nothing.
+_UNSETTLED = re.compile(
+    r"\b(didn'?t settle|not settled|no decision|undecided|no conclusion|no answer|nobody knew|"
+    r"no one knew|unclear|tbd|next time|take (?:it|this) offline|parked|revisit later|later)\b|"
+    r"没结论|没有结论|待定|未定|不清楚|没人知道|下次再|回头再|再说|以后再|暂不讨论|没定",
     re.I,
 )
 _DECIDED = re.compile(
@@ -200,7 +208,21 @@ class Notes:
 
 
 def label_kind(label: str) -> str | None:
-    return _KIND_OF_LABEL.get(key(label))
+    return _KIND_OF_LABEL.get(key(label)) or _KIND_OF_LABEL.get(owned_label(label)[0])
+
+
+_OWNED_LABEL = re.compile(
+    r"^(?P<kind>[A-Za-z]+|[\u4e00-\u9fff]{2,3})\s*(?:[(（]\s*@?(?P<o1>[\w.-]+)\s*[)）]|"
+    r"\s+@?(?P<o2>[\w.-]+))$"
+)
+
+
+def owned_label(label: str) -> tuple[str, str]:
+    """`ACTION(hana)` / `AI marcus` / `待办 sunli` → ("action", "hana"); else (key, "")."""
+    match = _OWNED_LABEL.match(label.strip())
+    if not match or key(match["kind"]) not in _KIND_OF_LABEL:
+        return key(label), ""
+    return key(match["kind"]), match["o1"] or match["o2"] or ""
 
 
 def _is_person(label: str, people: set[str]) -> bool:
@@ -234,13 +256,25 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
                 if section_kind == ACTION:  # "- ana: write the doc" under Action items
                     due = _due(_DUE.search(rest))
                     owner = name.lstrip("@")
-                    notes.statements.append(Statement(ACTION, rest, name, owner=owner, due=due))
+                    notes.statements.append(Statement(ACTION, rest, owner=owner, due=due))
                     continue
-                notes.statements.append(_classify(rest, speaker=name.lstrip("@"), people=known))
+                speaker = name.lstrip("@")
+                inner = _LABEL.match(rest)  # "zhangwei：结论：…" is a decision zhangwei states
+                kind = label_kind(inner["label"]) if inner and inner["rest"].strip() else None
+                if inner and kind:
+                    statement = _labelled(kind, inner["rest"].strip(), inner["label"], known)
+                    statement.speaker = speaker
+                    notes.statements.append(statement)
+                else:
+                    notes.statements.append(_classify(rest, speaker=speaker, people=known))
                 continue
             kind = label_kind(name)
             if kind is not None:
-                notes.statements.append(_labelled(kind, rest, name, known))
+                statement = _labelled(kind, rest, name, known)
+                owner = owned_label(name)[1]
+                if owner and statement.kind == ACTION:
+                    statement.owner = owner
+                notes.statements.append(statement)
                 continue
             if not re.search(r"https?$", name):
                 notes.statements.append(Statement(FIELD, rest, label=name))
@@ -355,10 +389,14 @@ def unaddressed(notes: Notes) -> list[tuple[str, str]]:
 
 
 def _answered(question: Statement, later: list[Statement]) -> bool:
-    if later and later[0].kind == ANSWER:
+    if _UNSETTLED.search(question.text):
+        return False  # "Q: … ? no answer", "… nobody knew"
+    replies = [t for t in later if not _UNSETTLED.search(t.text)]
+    if later and later[0].kind == ANSWER and later[0] in replies:
         return True
     if (
         later
+        and later[0] in replies
         and question.speaker
         and later[0].speaker
         and later[0].speaker != question.speaker
@@ -367,5 +405,5 @@ def _answered(question: Statement, later: list[Statement]) -> bool:
         return True
     return any(
         t.kind in (DECISION, ANSWER, NOTE, FIELD) and overlap(question.text, t.text) >= 0.5
-        for t in later
+        for t in replies
     )

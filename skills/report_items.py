@@ -120,14 +120,24 @@ class Router:
         return fallback if fallback is not None else 0
 
 
-def _units(m: Material, requester: str, router: Router) -> list[tuple[str, str]]:
+def _clauses(lines: Sequence[str]) -> list[str]:
+    """Notes written on one line ("marcus owns X, olu adds Y") as one clause each."""
+    return [c.strip() for line in lines for c in re.split(r"[,;，；]\s*|:\s+", line) if c.strip()]
+
+
+def _units(
+    m: Material, requester: str, router: Router, people: frozenset[str] = frozenset()
+) -> list[tuple[str, str]]:
     """(label, text) for each candidate item line of one message."""
     lines = [line for line in m.text.splitlines() if line.strip()]
     notes = sum(1 for line in lines if _NOTES_LABEL.match(line)) >= 2 or (
         len(lines) >= 3 and len({u for u in _MENTION.findall(m.text)} - {requester}) >= 2
     )
-    if notes:
-        return [("todo", line) for line in _assigned_to(lines, requester)]
+    others = {
+        p for p in people if p != requester and re.search(rf"(?<![\w@]){re.escape(p)}\b", m.text)
+    }
+    if notes or len(others) >= 2:
+        return [("todo", line) for line in _assigned_to(_clauses(lines), requester)]
     report = split_sections(m.text, [s.get("key") or key(s["heading"]) for s in router.sections])
     if len(report.sections) >= 2:
         return [(k, line) for k, found in report.sections.items() for line in found]
@@ -169,7 +179,8 @@ def _is_work(text: str, label: str, router: Router) -> bool:
         return False
     if _QUESTION.search(text) and not label:
         return False
-    score = 1.2 * bool(refs(text)) + 1.0 * bool(label) + 0.8 * bool(state_of(text))
+    # A state alone ("coffee machine is fixed") is no work: it must also look like the team's.
+    score = 1.2 * bool(refs(text)) + 1.0 * bool(label) + 0.5 * bool(state_of(text))
     score += 2.5 * router.likeness(text)
     return score >= 1.0
 
@@ -186,11 +197,21 @@ def _same_work(a: Item, b_text: str) -> bool:
         return True
     if refs(a.text) and refs(b_text):
         return False
-    return cosine(features(a.text), features(b_text)) >= 0.5
+    fa, fb = features(a.text), features(b_text)
+    if cosine(fa, fb) >= 0.5:
+        return True
+    # "Starting on the inhibition rules" … "Inhibition rules merged: …" (one is short).
+    common = set(fa) & set(fb)
+    return len(common) >= 3 and len(common) / min(len(fa), len(fb)) >= 0.6
 
 
 def extract(
-    materials: Sequence[Material], requester: str, router: Router, *, pasted: bool = False
+    materials: Sequence[Material],
+    requester: str,
+    router: Router,
+    *,
+    pasted: bool = False,
+    people: frozenset[str] = frozenset(),
 ) -> list[Item]:
     """One item per piece of work in the requester's own messages, oldest first.
 
@@ -201,7 +222,7 @@ def extract(
     for m in sorted(materials, key=lambda m: m.occurred_at):
         if m.author != requester:
             continue
-        for label, raw in _units(m, requester, router):
+        for label, raw in _units(m, requester, router, people):
             text = _clean(raw)
             if not text or not (pasted or _is_work(text, label, router)):
                 continue

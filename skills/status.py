@@ -31,7 +31,9 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(half(?:way)? done|in progress|wip|working on|still (?!blocked|waiting)\w+|"
             r"continu(?:e|es|ing)|ongoing|currently|pairing|investigating|digging into|"
-            r"halfway)\b|进行中|正在|在做|还在|继续|一半|推进中|开发中|联调|排查中|跟进中",
+            r"started|starting (?:on|to|with|the)|"
+            r"halfway)\b|进行中|正在|在做|还在|继续|一半|推进中|开发中|联调|排查中|跟进中|"
+            r"(?<!下周)(?<!明天)开始(?:写|做|搞|弄|改|调)",
             re.I,
         ),
     ),
@@ -80,7 +82,7 @@ _HEADING_STATES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 _PAST = re.compile(r"^\W*(?!need|block|seed|feed|speed|bleed|embed)[a-z]{3,}ed\b", re.I)
-_ZH_DONE = re.compile(r"[\u4e00-\u9fff]了(?:[，。！!,.\s]|$)")
+_ZH_DONE = re.compile(r"\S\s?了(?:[，。！!,.\s]|$)")
 
 
 def state_of(text: str) -> str | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skills.material import Material
-from skills.status import heading_state, state_of
+from skills.status import BLOCKED, DONE, NEXT, PROGRESS, heading_state, state_of
 from skills.text import iso_week_label, parse_structured
 
 MIN_POSTS = 2
@@ -160,8 +160,10 @@ def mine(materials: Sequence[Material], *, weekly: bool) -> tuple[dict, dict] | 
     posts = []
     for m in candidates:
         keys = []
-        for line in _lines(m.text):
+        for index, line in enumerate(_lines(m.text)):
             heading = heading_candidate(line)
+            if index == 0 and heading is not None and heading.inline:
+                continue  # "【周报】2028-W14 zhangwei" is the title line
             k = key(heading.text) if heading else ""
             if k in recurring and k not in keys:
                 keys.append(k)
@@ -216,11 +218,12 @@ def _template(family: list[_Post]) -> tuple[dict, dict]:
             {
                 "heading": name,
                 "key": k,
-                "state": heading_state(name) or _items_state(item_text[k]),
+                "state": heading_state(name) or state_of(name) or _items_state(item_text[k]),
                 "usual_items": round(statistics.median(items[k] or [0])),
                 "authors": sorted(authors[k]),
             }
         )
+    _fill_states(sections)
     template = {
         "title": title,
         "title_authors": title_authors,
@@ -235,6 +238,27 @@ def _template(family: list[_Post]) -> tuple[dict, dict]:
         "inputs": sorted({p.material.id for p in family}),
     }
     return template, provenance
+
+
+def _fill_states(sections: list[dict[str, Any]]) -> None:
+    """Sections whose heading and items name no state take the states left, in the usual
+    order of a status report (done, in progress, blocked, next), when the known ones follow
+    that order too: "Shipped / In flight / Paging me / On deck"."""
+    order = [DONE, PROGRESS, BLOCKED, NEXT]
+    known = [order.index(s["state"]) for s in sections if s.get("state") in order]
+    left = [state for state in order if state not in {s.get("state") for s in sections}]
+    unknown = [s for s in sections if s.get("state") not in order]
+    if not unknown or len(unknown) != len(left) or known != sorted(known):
+        return
+    merged = sorted(
+        [(i, order.index(s["state"])) for i, s in enumerate(sections) if s.get("state") in order]
+        + list(
+            zip([sections.index(s) for s in unknown], [order.index(x) for x in left], strict=True)
+        )
+    )
+    if [state for _, state in merged] == sorted(state for _, state in merged):
+        for s, state in zip(unknown, left, strict=True):
+            s["state"] = state
 
 
 def _items_state(lines: list[str]) -> str | None:
@@ -261,6 +285,9 @@ def split_sections(text: str, keys: Sequence[str]) -> Parsed:
     for index, line in enumerate(_lines(text)):
         heading = heading_candidate(line)
         k = key(heading.text) if heading else ""
+        if index == 0 and heading is not None and heading.inline:
+            parsed.title = line.strip()
+            continue
         if heading is not None and k in wanted:
             current = k
             parsed.headings.setdefault(k, heading)
@@ -317,7 +344,7 @@ def _title(family: list[_Post], keys: Sequence[str]) -> tuple[str, list[str]]:
     )
     kept = kept.replace("\0", "")
     kept = re.sub(r"[(（\[【]\s*[)）\]】]", "", kept)
-    title = re.sub(r"\s+", " ", kept).strip(" —–-|｜:：,，")
+    title = re.sub(r"\s+", " ", kept).strip(" —–-|｜:：,，·•/")
     return title, sorted({a for a, _ in titles})
 
 

@@ -77,7 +77,8 @@ ZH_STOP = frozenset(
 )
 # Work references: tickets (PAY-231, DP-1203), pull/merge requests (PR 512, #518, !12).
 _REF = re.compile(
-    r"(?<![\w-])(?P<ticket>[A-Z][A-Z0-9]{1,9}-\d+)\b|(?:\b(?:PR|MR|pr|mr)\s*#?\s*|#|"
+    r"(?<![\w-])(?P<ticket>[A-Z][A-Z0-9]{1,9}-\d+|[A-Za-z][A-Za-z0-9]{1,9}-\d{2,})\b|"
+    r"(?:\b(?:PR|MR|pr|mr)\s*#?\s*|#|"
     r"!)(?P<num>\d{2,})\b"
 )
 

@@ -54,7 +54,13 @@ def fill(template: dict, request: RunRequest, *, fallback_title: str) -> RunResu
         )
     examples = [m for m in request.examples if m.author in request.live]
     router = Router.learn(sections, examples)
-    items = extract(own, request.requester, router, pasted=bool(request.input_text.strip()))
+    items = extract(
+        own,
+        request.requester,
+        router,
+        pasted=bool(request.input_text.strip()),
+        people=request.people,
+    )
     label = request.period_label
     if len(items) < MIN_ITEMS:
         return RunResult(
@@ -85,7 +91,8 @@ def fill(template: dict, request: RunRequest, *, fallback_title: str) -> RunResu
                 if source not in sources:
                     sources.append(source)
                 refs.append(str(sources.index(source) + 1))
-            lines.append(f"{bullet} {item.text} [{','.join(refs)}]")
+            mark = f"{bucket.index(item) + 1}." if bullet == "1." else bullet
+            lines.append(f"{mark} {item.text} [{','.join(refs)}]")
     lines.append("")
     lines.append(
         "Sources: "
