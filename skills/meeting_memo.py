@@ -71,7 +71,23 @@ _NOISE = re.compile(
 _GENERIC = {"notes", "note", "minutes", "memo", "meeting", "会议", "纪要"}
 _GENERIC_WORDS = re.compile(r"纪要|会议|记录|notes?\b|minutes\b|memo\b", re.I)
 # Names one kind of meeting goes by (for grouping only; a type keeps the team's own name).
-_SAME_MEETING = {"pir": "postmortem", "post-mortem": "postmortem", "handoff": "handover"}
+_SAME_MEETING = {
+    "pir": "postmortem",
+    "post-mortem": "postmortem",
+    "incident": "postmortem",
+    "retrospective": "retro",
+    "stand-up": "standup",
+    "kick-off": "kickoff",
+    "handoff": "handover",
+    "go-no-go": "go/no-go",
+    "gonogo": "go/no-go",
+}
+
+
+def canon(tokens: Iterable[str]) -> list[str]:
+    return [_SAME_MEETING.get(t, t) for t in tokens]
+
+
 MIN_NOTES = 2
 
 
@@ -95,18 +111,16 @@ def title_tokens(title: str, people: Iterable[str] = ()) -> list[str]:
     bracket = re.match(r"^\s*[【\[](?P<t>[^】\]]{1,20})[】\]]", line)
     cleaned = _NOISE.sub(" ", bracket["t"] if bracket else line)
     cleaned = _GENERIC_WORDS.sub(" ", cleaned)
-    cleaned = (
-        re.split(r"[:：—–|｜(（【\[]", cleaned, maxsplit=1)[0]
-        if re.search(r"[:：—–|｜(（【\[]", cleaned[3:])
-        else cleaned
-    )
+    # What follows a separator is the topic: "复盘：秒杀库存超卖", "Design review — push".
+    head = re.split(r"\s*[:：—–|｜(（【\[,，]", cleaned, maxsplit=1)[0]
+    cleaned = head if len(head.strip()) >= 2 else cleaned
     names = {p.lower() for p in people}
     tokens = [t.lower() for t in _TITLE_TOKEN.findall(cleaned)]
-    return [_SAME_MEETING.get(t, t) for t in tokens if t not in _GENERIC and t not in names]
+    return [t for t in tokens if t not in _GENERIC and t not in names]
 
 
 def _contains(a: Sequence[str], b: Sequence[str]) -> float:
-    sa, sb = set(a), set(b)
+    sa, sb = set(canon(a)), set(canon(b))
     return len(sa & sb) / min(len(sa), len(sb)) if sa and sb else 0.0
 
 
@@ -114,6 +128,8 @@ def type_name(titles: Sequence[Sequence[str]]) -> str:
     """What the titles keep constant, in the order they say it."""
     counts = Counter(t for tokens in titles for t in set(tokens))
     keep = [t for t in dict.fromkeys(titles[0]) if counts[t] * 2 > len(titles)]
+    if not keep:  # "PIR …" and "Postmortem …": one meeting, named as most titles name it
+        keep = list(Counter(tuple(t) for t in titles).most_common(1)[0][0])
     out = ""
     for t in keep:
         out += t if re.match(r"[\u4e00-\u9fff]", t) or not out else " " + t
@@ -145,6 +161,7 @@ class MeetingMemo:
                 groups.append((tokens, [(m, notes)]))
             else:
                 home[1].append((m, notes))
+        groups = _join_singletons(groups)
         types = []
         provenance: dict[str, list[str]] = {}
         used: Counter[str] = Counter()
@@ -190,6 +207,24 @@ class MeetingMemo:
             f"{', '.join(t['fields']) or '-'}"
             for t in template.get("types", [])
         ]
+
+
+def _join_singletons(
+    groups: list[tuple[list[str], list[tuple[Material, Notes]]]],
+) -> list[tuple[list[str], list[tuple[Material, Notes]]]]:
+    """Notes that stand alone under a title but share its first word are one meeting under
+    two names ("Capacity planning", "Capacity review"): the type is what they share."""
+    alone = [g for g in groups if len(g[1]) < MIN_NOTES]
+    kept = [g for g in groups if len(g[1]) >= MIN_NOTES]
+    while alone:
+        tokens, members = alone.pop(0)
+        twin = next((g for g in alone if canon(g[0][:1]) == canon(tokens[:1]) and tokens), None)
+        if twin is None:
+            kept.append((tokens, members))
+            continue
+        alone.remove(twin)
+        kept.append(([t for t in tokens if t in canon(twin[0]) or t in twin[0]], members + twin[1]))
+    return kept
 
 
 def _fields(members: Sequence[tuple[Material, Notes]]) -> list[str]:

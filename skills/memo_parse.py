@@ -75,6 +75,12 @@ _LABEL_KINDS: dict[str, tuple[str, ...]] = {
         "任务",
         "待跟进",
         "负责",
+        "改进项",
+        "改进措施",
+        "改进",
+        "行动",
+        "后续动作",
+        "action points",
     ),
     QUESTION: (
         "question",
@@ -111,7 +117,7 @@ _REOPEN = re.compile(
 _UNSETTLED = re.compile(
     r"\b(didn'?t settle|not settled|no decision|undecided|no conclusion|no answer|nobody knew|"
     r"no one knew|unclear|tbd|next time|take (?:it|this) offline|parked|revisit later|later)\b|"
-    r"没结论|没有结论|待定|未定|不清楚|没人知道|下次再|回头再|再说|以后再|暂不讨论|没定",
+    r"没结论|没有结论|待定|未定|不清楚|没人知道|下次再|回头再|再说|以后再|暂不讨论|没定|没讨论|先不定",
     re.I,
 )
 _DECIDED = re.compile(
@@ -144,7 +150,11 @@ _ASSIGN = re.compile(
     re.I,
 )
 _TRAILING_OWNER = re.compile(r"(?:[-—–]\s*|[(（]\s*)@?(?P<o>[\w.-]+)\s*[)）]?\s*$")
-_SELF = re.compile(r"^(?:i'?ll|i will|i can|i'm going to|let me|我来|我负责|我跟进|我去)\b", re.I)
+_SELF = re.compile(
+    r"\b(?:i'?ll|i will|i can take|i'm going to|i'm on it|let me)\b|我来|我负责|我跟进|我去|我顺便|"
+    r"我(?:这周|今天|明天|下周|周[一二三四五六日])",
+    re.I,
+)
 _MENTION = re.compile(r"@(?P<o>[\w.-]+)")
 _VERBS = frozenset(
     [
@@ -312,8 +322,8 @@ def _speakers(lines: list[str]) -> set[str]:
 
 
 def _labelled(kind: str, text: str, label: str, people: set[str]) -> Statement:
-    if kind == DECISION and _REOPEN.search(text):
-        return Statement(REOPEN, text, label=label)
+    if kind == DECISION and (_REOPEN.search(text) or _UNSETTLED.search(text)):
+        return Statement(REOPEN, text, label=label)  # "决定：…改回周五，没定下来"
     if kind == ACTION:
         return _action(text, label, people)
     if kind == QUESTION and _UNOWNED.search(text) and not _QUESTION.search(text):
@@ -329,7 +339,7 @@ def _classify(text: str, speaker: str = "", people: set[str] | None = None) -> S
         return Statement(QUESTION, text, speaker=speaker)
     if _DECIDED.search(text):
         return Statement(DECISION, text, speaker=speaker)
-    if speaker and _SELF.match(text):
+    if speaker and _SELF.search(text):
         due = _DUE.search(text)
         return Statement(ACTION, text, speaker=speaker, owner=speaker, due=_due(due))
     action = _action(text, "", people)
@@ -349,7 +359,7 @@ def _action(text: str, label: str, people: set[str]) -> Statement:
     tag = _OWNER_TAG.search(text)
     assign = _ASSIGN.match(text.strip())
     mention = _MENTION.search(text)
-    if tag:
+    if tag and not _UNOWNED.search(tag.group(0)) and not _UNSETTLED.search(tag.group(0)):
         owner = tag["o"] or tag["o2"] or ""
     elif mention:
         owner = mention["o"]
@@ -391,6 +401,11 @@ def unaddressed(notes: Notes) -> list[tuple[str, str]]:
 def _answered(question: Statement, later: list[Statement]) -> bool:
     if _UNSETTLED.search(question.text):
         return False  # "Q: … ? no answer", "… nobody knew"
+    for t in later[:3]:
+        if t.kind == DECISION and not _UNSETTLED.search(t.text):
+            break
+        if t.kind == REOPEN or _UNSETTLED.search(t.text):
+            return False  # "… 要不要恢复？" "我觉得要，但…" "这个再议，今天先不定"
     replies = [t for t in later if not _UNSETTLED.search(t.text)]
     if later and later[0].kind == ANSWER and later[0] in replies:
         return True
