@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from skills.material import Material
-from skills.status import DONE, NEXT, PROGRESS, heading_state, state_of
+from skills.status import DONE, NEXT, PROGRESS, heading_state, state_of, without_state_words
 from skills.template import _NOTHING, heading_candidate, key, split_sections, strip_bullet
 from skills.tokens import cosine, features, refs, words
 
@@ -68,8 +68,8 @@ class Router:
         return cls(sections, counts, [sum(c.values()) for c in counts], vocabulary, items)
 
     def likeness(self, text: str) -> float:
-        """How much a line looks like the team's report items (0..1)."""
-        f = features(text)
+        """How much what a line is about looks like the team's report items (0..1)."""
+        f = features(without_state_words(text))
         return max((cosine(f, item) for item in self.items), default=0.0)
 
     def by_label(self, label: str) -> int | None:

@@ -51,7 +51,8 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(done|merged|shipped|released|finished|completed?|fixed|landed|deployed|"
             r"launched|closed|resolved|delivered|wrapped up|rolled out|signed off|"
-            r"published|submitted|migrated|upgraded|removed|added|wrote|built|sent|got)\b"
+            r"published|submitted|migrated|upgraded|removed|added|wrote|built|sent|got|shared|"
+            r"went out|is live|are live|now live|in place)\b"
             r"|完成|搞定|上线|合了|合并了|合入|修复了|修好|修了|发布了|跑完|交付|解决了|"
             r"已经|已\w|弄完|做完|写完|搞完",
             re.I,
@@ -102,6 +103,14 @@ def heading_state(heading: str) -> str | None:
         if pattern.search(heading):
             return state
     return None
+
+
+def without_state_words(text: str) -> str:
+    """The line with the words that only say where work stands taken out (what is left says
+    what the work is: "coffee machine is fixed" → "coffee machine is")."""
+    for _, pattern in _CUES:
+        text = pattern.sub(" ", text)
+    return _ZH_DONE.sub(" ", text)
 
 
 def says_state(text: str) -> bool:

@@ -78,20 +78,25 @@ class HeadingLine:
 def heading_candidate(line: str) -> HeadingLine | None:
     """The line read as a heading: short, not a bulleted item (a numbered `1、X` may be one)."""
     stripped = line.strip()
-    if not stripped or len(stripped) > 48 or _BULLET.match(stripped):
+    if not stripped or _BULLET.match(stripped):
         return None
     numbered = _NUMBERED.match(stripped)
     body = numbered["rest"] if numbered else stripped
+    inline = _INLINE_BRACKET.match(body)
+    if inline:  # 【X】 followed by text, however long the text
+        return HeadingLine(inline["label"].strip(), "【{h}】", inline["rest"].strip())
+    label = _LABEL.match(body)
+    if label and len(label["label"].split()) <= 4 and key(label["label"]) and len(body) > 48:
+        sep = "：" if "：" in body[: len(label["label"]) + 2] else ":"
+        return HeadingLine(label["label"].strip(), "{h}" + sep, label["rest"].strip())
+    if len(stripped) > 48:
+        return None
     for pattern, style in _MARKUP:
         match = pattern.match(body)
         if match and key(match["h"]):
             hashes = match.groupdict().get("hashes") or ""
             style = style.replace("{hashes}", hashes)
             return HeadingLine(match["h"].strip(), ("1、" if numbered else "") + style)
-    inline = _INLINE_BRACKET.match(body)
-    if inline:
-        return HeadingLine(inline["label"].strip(), "【{h}】", inline["rest"].strip())
-    label = _LABEL.match(body)
     if label and len(label["label"].split()) <= 4 and key(label["label"]):
         sep = "：" if "：" in body[: len(label["label"]) + 2] else ":"
         return HeadingLine(label["label"].strip(), "{h}" + sep, label["rest"].strip())
