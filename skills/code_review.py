@@ -176,9 +176,9 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
             votes[a] += _polarity(c.body, a)
     patterns: list[dict[str, str]] = []
     required = Counter(
-        (m["en"] or m["zh"]).lower()
+        (m["code"] or m["zcode"] or m["en"] or m["zh"]).lower().strip()
         for c in group
-        for m in _REQUIRE.finditer(c.body.replace("`", ""))
+        for m in _REQUIRE.finditer(c.body)
     )
     need, times = required.most_common(1)[0] if required else ("", 0)
     if times * 2 < len(group):
