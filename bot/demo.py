@@ -154,10 +154,10 @@ async def seed_demo(console: ConsoleAdapter, services: Services) -> None:
             await console.post(PostedMessage(user=author, channel="team", text=body), when)
             count += 1
     log.info("demo.seeded", messages=count, consenting=len(CONSENTING))
-    # The team lead learns and publishes the three skills, as a real workspace would.
+    # The team lead learns and publishes #team's three skills, as a real workspace would.
     for skill in ("weekly-report", "code-review", "meeting-memo"):
         await console.post(
-            PostedMessage(user=admin, channel=f"dm:{admin}", text=f"/skill learn {skill}")
+            PostedMessage(user=admin, channel=f"dm:{admin}", text=f"/skill learn {skill} #team")
         )
         await console.post(
             PostedMessage(user=admin, channel=f"dm:{admin}", text=f"/skill publish {skill} yes")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.consent.ledger import ConsentLedger
 from bot.storage.models import Skill, SkillContribution, SkillVersion, Tenant
-from skills import store
+from skills import scope, store
 from skills.material import visible_user_ids
 from skills.visibility import authors, source_owners, visible_template
 
@@ -38,24 +38,37 @@ class SkillSummary:
     skill: Skill
     versions: list[SkillVersion]
     current: VersionView | None
+    team: str = ""  # its channels, as people know them: "#checkout, #payments"
 
     @property
     def runs(self) -> int:
         return sum(v.run_count for v in self.versions)
 
 
-async def skill_summaries(tenant: Tenant, ledger: ConsentLedger) -> list[SkillSummary]:
+async def skill_summaries(
+    tenant: Tenant, ledger: ConsentLedger, name: str | None = None
+) -> list[SkillSummary]:
+    """Every skill of the workspace (or every team's skill called `name`)."""
     found = []
-    for skill in await Skill.filter(tenant=tenant).order_by("name"):
+    query = Skill.filter(tenant=tenant)
+    if name is not None:
+        query = query.filter(name=name)
+    for skill in await query.order_by("name", "team"):
         rows = await store.versions(skill)
         row = await store.current(skill) or (rows[-1] if rows else None)
         view = await version_view(tenant, ledger, skill, row) if row else None
-        found.append(SkillSummary(skill, rows, view))
+        found.append(SkillSummary(skill, rows, view, await team_label(tenant, skill)))
     return found
 
 
-async def find_skill(tenant: Tenant, name: str) -> Skill | None:
-    return await store.find_skill(tenant, name)
+async def team_label(tenant: Tenant, skill: Skill) -> str:
+    names = await scope.channel_names(tenant)
+    channels = scope.team_channels(skill.team)
+    return ", ".join(f"#{names.get(c, c)}" for c in channels) or "the whole workspace"
+
+
+async def find_skill(tenant: Tenant, name: str, team: str = "") -> Skill | None:
+    return await store.find_skill(tenant, name, team)
 
 
 async def version_view(

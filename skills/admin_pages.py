@@ -7,6 +7,7 @@ from aiohttp import web
 
 from bot.web.admin import AdminPages, AdminSection, Handler, Problem, int_param
 from bot.web.admin_data import workspace_key
+from bot.web.admin_render import href
 from skills import admin_data as data
 from skills import store
 from skills.admin_render import skill_body, skills_body
@@ -34,12 +35,21 @@ class SkillPages:
         if tenant is None:
             return self.pages.choose(request, f"Skill {name}", "skills", request.path, tenants)
         ws = workspace_key(tenant)
-        skill = await store.find_skill(tenant, name)
+        team = request.query.get("team")
+        if team is None:  # the only team's, or a list of the teams that have one
+            teams = await data.skill_summaries(tenant, self.pages.services.ledger, name)
+            if len(teams) > 1:
+                body = skills_body(ws, teams, f"Skill {name}: one per team")
+                return self.pages.render(request, f"Skill {name}", "skills", tenant, body)
+            skill = teams[0].skill if teams else None
+        else:
+            skill = await store.find_skill(tenant, name, team.strip())
         if skill is None:
             raise Problem(
                 404,
                 "No such skill",
-                f"There is no skill {name!r} in {ws}. The Skills page lists the ones there are.",
+                f"There is no skill {name!r} of that team in {ws}. "
+                "The Skills page lists the ones there are.",
             )
         rows = await store.versions(skill)
         number = int_param(request, "v")
@@ -60,12 +70,11 @@ class SkillPages:
                 "No such version",
                 f"{name} has no version v{number}. "
                 "Its page lists the versions there are: "
-                f"/admin/skills/{name}?ws={ws}",
+                + href(f"/admin/skills/{name}", ws=ws, team=skill.team),
             )
         view = await data.version_view(tenant, self.pages.services.ledger, skill, row)
-        return self.pages.render(
-            request, f"Skill {name}", "skills", tenant, skill_body(ws, skill, rows, view)
-        )
+        body = skill_body(ws, skill, rows, view, await data.team_label(tenant, skill))
+        return self.pages.render(request, f"Skill {name}", "skills", tenant, body)
 
 
 SECTION = AdminSection(

@@ -11,6 +11,7 @@ from skills.admin_data import Item, SkillSummary, VersionView
 
 
 def skill_path(skill: Skill) -> str:
+    """The page of one team's skill is this path with `team=` (when not workspace-wide)."""
     return "/admin/skills/" + quote(skill.name, safe="")
 
 
@@ -27,12 +28,13 @@ def _contributors(view: VersionView) -> str:
     return shown
 
 
-def skills_body(ws: str, skills: Sequence[SkillSummary]) -> str:
+def skills_body(ws: str, skills: Sequence[SkillSummary], title: str = "Skills") -> str:
     parts = [
-        "<h1>Skills</h1>",
+        f"<h1>{esc(title)}</h1>",
         paragraph(
-            "What the bot learned, version by version, and from whom. Only what people whose "
-            "consent is in force taught is shown; a withdrawal hides their part at once."
+            "What the bot learned, version by version, and from whom, for each team (the "
+            "channels a skill learned from and runs for). Only what people whose consent is in "
+            "force taught is shown; a withdrawal hides their part at once."
         ),
     ]
     if not skills:
@@ -50,7 +52,8 @@ def skills_body(ws: str, skills: Sequence[SkillSummary]) -> str:
         state = Html(f"v{view.row.number} {badge(view.row.status)}") if view else "no version"
         rows.append(
             (
-                link(href(skill_path(s.skill), ws=ws), s.skill.name),
+                link(href(skill_path(s.skill), ws=ws, team=s.skill.team), s.skill.name),
+                s.team,
                 s.skill.kind,
                 state,
                 len(s.versions),
@@ -63,6 +66,7 @@ def skills_body(ws: str, skills: Sequence[SkillSummary]) -> str:
         table(
             (
                 "skill",
+                "team",
                 "kind",
                 "current",
                 "versions",
@@ -79,7 +83,7 @@ def skills_body(ws: str, skills: Sequence[SkillSummary]) -> str:
 def _versions(ws: str, skill: Skill, rows: Sequence[SkillVersion], chosen: SkillVersion) -> Html:
     body = [
         (
-            link(href(skill_path(skill), ws=ws, v=r.number), f"v{r.number}"),
+            link(href(skill_path(skill), ws=ws, team=skill.team, v=r.number), f"v{r.number}"),
             badge(r.status),
             when(r.created_at),
             r.run_count,
@@ -104,12 +108,15 @@ def _item(item: Item) -> str:
     )
 
 
-def skill_body(ws: str, skill: Skill, rows: Sequence[SkillVersion], view: VersionView) -> str:
+def skill_body(
+    ws: str, skill: Skill, rows: Sequence[SkillVersion], view: VersionView, team: str = ""
+) -> str:
     row = view.row
     parts = [
         f'<h1>{esc(skill.name)} <span class="muted">v{row.number}</span> {badge(row.status)}</h1>',
         paragraph(
-            f"{skill.kind} · owner {skill.owner_user_id or '—'} · "
+            f"{skill.kind} · for {team or 'the whole workspace'} · "
+            f"owner {skill.owner_user_id or '—'} · "
             f"{(row.artifact or {}).get('description', skill.description)}"
         ),
         "<h2>Versions</h2>",

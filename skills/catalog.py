@@ -17,6 +17,7 @@ from skills.body import offline_body
 from skills.kinds import BUILTIN, kind_for
 from skills.material import visible_user_ids
 from skills.reply import Reply
+from skills.scope import channel_names, team_channels
 from skills.visibility import authors, visible_provenance, visible_template
 
 
@@ -28,16 +29,20 @@ class SkillCatalog:
 
     # -- showing, publishing, rolling back ----------------------------------------------------
 
-    async def list_skills(self, tenant: Tenant) -> Reply:
-        skills = await Skill.filter(tenant=tenant).order_by("name")
+    async def list_skills(self, tenant: Tenant, skills: list[Skill] | None = None) -> Reply:
+        """The given skills (those of the asker's channels: skills/scope.py), else all."""
+        if skills is None:
+            skills = await Skill.filter(tenant=tenant).order_by("name", "team")
+        names = await channel_names(tenant)
         lines = ["*Skills*"]
         known = {s.name for s in skills}
         for skill in skills:
             row = await store.current(skill)
             state = f"v{row.number} {row.status}" if row else "no version yet"
+            team = ", ".join(f"#{names.get(c, c)}" for c in team_channels(skill.team))
             lines.append(
-                f"• `{skill.name}` ({skill.kind}) — {state}, used "
-                f"{await store.total_runs(skill)} times"
+                f"• `{skill.name}` ({skill.kind}) for {team or 'the whole workspace'} — {state}, "
+                f"used {await store.total_runs(skill)} times"
             )
         for name in BUILTIN:
             if name not in known:
@@ -45,8 +50,10 @@ class SkillCatalog:
         lines.append("Run one with `/skill NAME`; `/skill show NAME` shows what it learned.")
         return Reply("\n".join(lines))
 
-    async def show(self, tenant: Tenant, name: str, number: int | None = None) -> Reply:
-        skill = await store.find_skill(tenant, name)
+    async def show(
+        self, tenant: Tenant, name: str, number: int | None = None, *, team: str = ""
+    ) -> Reply:
+        skill = await store.find_skill(tenant, name, team)
         if skill is None:
             hint = f"`/skill learn {name}`" if name in BUILTIN else f"`/skill teach {name}`"
             return Reply(f"There is no skill `{name}` yet. {hint} makes one.", ok=False)
@@ -69,8 +76,11 @@ class SkillCatalog:
             if u in live
         ]
         hidden = len([u for u in contributors if u not in live])
+        names = await channel_names(tenant)
+        channels = ", ".join(f"#{names.get(c, c)}" for c in team_channels(skill.team))
         lines = [
             f"*{name}* v{row.number} ({row.status}) — {skill.kind}"
+            + f", for {channels or 'the whole workspace'}"
             + (f", owner {skill.owner_user_id}" if skill.owner_user_id else ""),
             row.artifact.get("description", skill.description),
             f"Contributors: {', '.join(shown) or 'none who still take part'}"
@@ -84,17 +94,18 @@ class SkillCatalog:
         lines.append("Versions: " + ", ".join(f"v{r.number} {r.status}" for r in rows))
         return Reply("\n".join(lines), version=row)
 
-    async def run_preflight(self, tenant: Tenant, name: str) -> bool:
-        """Whether `/skill NAME` would find a skill (a built-in or one of this workspace)."""
-        return name in BUILTIN or await store.find_skill(tenant, name) is not None
-
-    async def may_manage(self, tenant: Tenant, name: str, user_id: str, is_admin: bool) -> bool:
-        skill = await store.find_skill(tenant, name)
+    async def may_manage(
+        self, tenant: Tenant, name: str, user_id: str, is_admin: bool, *, team: str = ""
+    ) -> bool:
+        """The owner of the team's skill (whoever first learned it there) or an admin."""
+        skill = await store.find_skill(tenant, name, team)
         return skill is not None and (is_admin or skill.owner_user_id == user_id)
 
-    async def publish_preview(self, tenant: Tenant, name: str, number: int | None) -> Reply:
+    async def publish_preview(
+        self, tenant: Tenant, name: str, number: int | None, *, team: str = ""
+    ) -> Reply:
         """The diff between what runs now and the version to publish."""
-        skill = await store.find_skill(tenant, name)
+        skill = await store.find_skill(tenant, name, team)
         if skill is None:
             return Reply(f"There is no skill `{name}`.", ok=False)
         target = (
@@ -129,8 +140,8 @@ class SkillCatalog:
         ]
         return "\n".join(changes) or "(no changes to sections or rules)"
 
-    async def publish(self, tenant: Tenant, name: str, number: int) -> Reply:
-        skill = await store.find_skill(tenant, name)
+    async def publish(self, tenant: Tenant, name: str, number: int, *, team: str = "") -> Reply:
+        skill = await store.find_skill(tenant, name, team)
         row = await store.version(skill, number) if skill else None
         if skill is None or row is None or row.status == store.RETIRED:
             return Reply(
@@ -140,8 +151,10 @@ class SkillCatalog:
         await store.publish(skill, row)
         return Reply(f"Published *{name}* v{number}. `/skill {name}` now runs it.", version=row)
 
-    async def rollback(self, tenant: Tenant, name: str, number: int | None) -> Reply:
-        skill = await store.find_skill(tenant, name)
+    async def rollback(
+        self, tenant: Tenant, name: str, number: int | None, *, team: str = ""
+    ) -> Reply:
+        skill = await store.find_skill(tenant, name, team)
         if skill is None:
             return Reply(f"There is no skill `{name}`.", ok=False)
         current = await store.published(skill)
@@ -167,12 +180,12 @@ class SkillCatalog:
     # -- Agent Skills folders ------------------------------------------------------------------
 
     async def export(
-        self, tenant: Tenant, name: str, root: Path, number: int | None = None
+        self, tenant: Tenant, name: str, root: Path, number: int | None = None, *, team: str = ""
     ) -> Path:
-        """Write the skill's current (or given) version as `root/NAME/`."""
-        skill = await store.find_skill(tenant, name)
+        """Write the team's skill's current (or given) version as `root/NAME/`."""
+        skill = await store.find_skill(tenant, name, team)
         if skill is None:
-            raise LookupError(f"There is no skill {name!r} in this workspace.")
+            raise LookupError(f"There is no skill {name!r} of that team in this workspace.")
         row = await store.version(skill, number) if number else await store.current(skill)
         if row is None or not row.artifact:
             raise LookupError(f"{name!r} has no version to export; learn it first.")
@@ -197,11 +210,14 @@ class SkillCatalog:
             root, artifact, provenance, row.number, row.status, contributors
         )
 
-    async def import_folder(self, tenant: Tenant, folder: Path, by: str | None) -> Reply:
-        """Read an Agent Skills folder into a new draft version (the skill is made if new)."""
+    async def import_folder(
+        self, tenant: Tenant, folder: Path, by: str | None, *, team: str = ""
+    ) -> Reply:
+        """Read an Agent Skills folder into a new draft version of the team's skill (made if
+        new); imported without a team's channels, it is workspace-wide."""
         found = agentskills.import_folder(folder)
         kind = found.artifact.get("kind", "template")
-        skill = await store.ensure_skill(tenant, found.name, kind, by, found.description)
+        skill = await store.ensure_skill(tenant, found.name, kind, by, found.description, team)
         fields, _ = agentskills.split((folder / "SKILL.md").read_text("utf-8"))
         metadata = fields.get("metadata") or {}
         names = str(metadata.get("contributors", "")) if isinstance(metadata, dict) else ""

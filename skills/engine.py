@@ -35,6 +35,7 @@ from skills.material import (
 )
 from skills.model_run import run_with_model
 from skills.reply import Reply
+from skills.scope import channel_names, team_channels
 from skills.text import iso_week_label, parse_iso_week, week_bounds
 from skills.visibility import authors, visible_template
 
@@ -73,11 +74,10 @@ class SkillEngine(SkillCatalog):
 
     # -- learning --------------------------------------------------------------------------
 
-    async def learn(
-        self, tenant: Tenant, name: str, by: str | None, channels: set[str] | None = None
-    ) -> Reply:
-        """Learn a new draft version of `name` from everyone who consents now."""
-        skill = await store.find_skill(tenant, name)
+    async def learn(self, tenant: Tenant, name: str, by: str | None, team: str = "") -> Reply:
+        """Learn a new draft version of the team's `name` from everyone who consents now,
+        reading only the team's channels ("" learns workspace-wide, from every channel)."""
+        skill = await store.find_skill(tenant, name, team)
         kind = self._kind(name, skill)
         if kind is None:
             return Reply(
@@ -87,6 +87,7 @@ class SkillEngine(SkillCatalog):
             )
         people = await live_people(tenant, self.ledger)
         materials: list[Material] = []
+        channels = set(team_channels(team)) or None
         if kind is not TAUGHT:
             materials = await read_people(self.observations, people, channels=channels)
         examples = await self._examples(tenant, skill, {p.user_id for p in people})
@@ -101,6 +102,7 @@ class SkillEngine(SkillCatalog):
             kind.description
             if kind is not TAUGHT
             else f"Fills the team's {name} template from your own messages or pasted text.",
+            team,
         )
         if skill.owner_user_id is None and by:
             skill.owner_user_id = by
@@ -127,8 +129,12 @@ class SkillEngine(SkillCatalog):
         )
         summary = "\n".join(f"• {line}" for line in kind.summary(artifact["template"]))
         people_count = len([c for c, n in contributors.items() if n])
+        names = await channel_names(tenant)
+        where = ", ".join(f"#{names.get(c, c)}" for c in team_channels(team))
         return Reply(
-            f"Learned *{name}* v{row.number} (draft) from {len(learned.provenance['inputs'])} "
+            f"Learned *{name}* v{row.number} (draft)"
+            + (f" for {where}" if where else "")
+            + f" from {len(learned.provenance['inputs'])} "
             f"messages of {people_count} people:\n{summary}\n"
             f"`/skill show {name}` shows it · `/skill publish {name}` publishes it."
             + (f"\n{note}" if note else ""),
@@ -243,10 +249,19 @@ class SkillEngine(SkillCatalog):
     # -- teaching and correcting --------------------------------------------------------------
 
     async def teach(
-        self, tenant: Tenant, name: str, by: str, text: str, thread_id: str | None = None
+        self,
+        tenant: Tenant,
+        name: str,
+        by: str,
+        text: str,
+        thread_id: str | None = None,
+        *,
+        team: str = "",
+        channel: str | None = None,
     ) -> Reply:
-        """Keep `text` (redacted, under the teacher's own key) as an example for `name`;
-        with no text, inside a thread: the thread's kept messages, each under its author."""
+        """Keep `text` (redacted, under the teacher's own key) as an example for the team's
+        `name`; with no text, inside a thread: that thread's kept messages (of that channel
+        only), each under its author."""
         if not valid_name(name):
             return Reply(NAME_RULE, ok=False)
         if not await self.ledger.live_grant(tenant, by):
@@ -257,10 +272,7 @@ class SkillEngine(SkillCatalog):
             )
         thread: list[Material] = []
         if not text.strip() and thread_id:
-            people = await live_people(tenant, self.ledger)
-            thread = [
-                m for m in await read_people(self.observations, people) if m.thread_id == thread_id
-            ]
+            thread = await self._thread(tenant, thread_id, channel)
         if not text.strip() and not thread:
             return Reply(
                 f"Paste the example after the command: `/skill teach {name}` followed by the text "
@@ -268,7 +280,7 @@ class SkillEngine(SkillCatalog):
                 "thread whose messages I was allowed to keep.",
                 ok=False,
             )
-        skill = await self._skill_to_teach(tenant, name, by)
+        skill = await self._skill_to_teach(tenant, name, by, team)
         if thread:
             # Each message stays under its author's key, so their erasure removes it too.
             for material in thread:
@@ -283,8 +295,18 @@ class SkillEngine(SkillCatalog):
             f"`/skill learn {name}` builds a draft from them."
         )
 
-    async def _skill_to_teach(self, tenant: Tenant, name: str, by: str) -> Skill:
-        skill = await store.find_skill(tenant, name)
+    async def _thread(self, tenant: Tenant, thread_id: str, channel: str | None) -> list[Material]:
+        """The consented messages of one thread, in the channel it is in."""
+        people = await live_people(tenant, self.ledger)
+        channels = {channel} if channel else None
+        return [
+            m
+            for m in await read_people(self.observations, people, channels=channels)
+            if m.thread_id == thread_id
+        ]
+
+    async def _skill_to_teach(self, tenant: Tenant, name: str, by: str, team: str) -> Skill:
+        skill = await store.find_skill(tenant, name, team)
         if skill is None:
             kind = BUILTIN.get(name, TAUGHT)
             description = (
@@ -292,7 +314,7 @@ class SkillEngine(SkillCatalog):
                 if kind is not TAUGHT
                 else f"Fills the team's {name} template from your own messages or pasted text."
             )
-            skill = await store.ensure_skill(tenant, name, kind.name, by, description)
+            skill = await store.ensure_skill(tenant, name, kind.name, by, description, team)
         return skill
 
     async def _keep_example(self, skill: Skill, person: Person, text: str) -> None:
@@ -302,8 +324,10 @@ class SkillEngine(SkillCatalog):
             skill=skill, person=person, ciphertext=self.vault.encrypt(key, redact(text), aad)
         )
 
-    async def correct(self, tenant: Tenant, name: str, by: str, text: str) -> Reply:
-        skill = await store.find_skill(tenant, name)
+    async def correct(
+        self, tenant: Tenant, name: str, by: str, text: str, *, team: str = ""
+    ) -> Reply:
+        skill = await store.find_skill(tenant, name, team)
         row = await store.latest(skill) if skill else None
         if skill is None or row is None or not row.artifact:
             return Reply(
@@ -351,19 +375,23 @@ class SkillEngine(SkillCatalog):
         week: str | None = None,
         thread_id: str | None = None,
         now: datetime | None = None,
+        team: str = "",
+        channel: str | None = None,
     ) -> Reply | None:
-        """Run a skill for one person; None when no skill has that name."""
+        """Run the team's skill for one person (a built-in one is learned from the team's
+        channels first); None when the team has no skill of that name. `channel` is where
+        it was asked: a thread's material comes from that thread in that channel only."""
         now = now or datetime.now(UTC)
-        skill = await store.find_skill(tenant, name)
+        skill = await store.find_skill(tenant, name, team)
         if skill is None and name not in BUILTIN:
             return None
         row = await store.current(skill) if skill else None
         if row is None:
-            learned = await self.learn(tenant, name, requester)
+            learned = await self.learn(tenant, name, requester, team)
             if not learned.ok or learned.version is None:
                 return learned
             row = learned.version
-            skill = await store.find_skill(tenant, name)
+            skill = await store.find_skill(tenant, name, team)
         assert skill is not None
         kind = kind_for(row.artifact.get("kind", skill.kind))
         template = row.artifact.get("template", {})
@@ -393,12 +421,10 @@ class SkillEngine(SkillCatalog):
                 )
             person = await Person.get_or_none(tenant=tenant, user_id=requester)
             if person is not None:
-                materials = await read_person(self.observations, person, *period)
+                channels = set(team_channels(skill.team)) or None  # what they did in the team
+                materials = await read_person(self.observations, person, *period, channels)
         elif thread_id and not input_text.strip():
-            people = [p for p in await live_people(tenant, self.ledger)]
-            materials = [
-                m for m in await read_people(self.observations, people) if m.thread_id == thread_id
-            ]
+            materials = await self._thread(tenant, thread_id, channel)
         request = RunRequest(
             requester=requester,
             live=live,

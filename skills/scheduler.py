@@ -59,7 +59,9 @@ def parse_when(day: str, time: str) -> tuple[str, int, int]:
 
 
 def synthetic_command(row: SkillSchedule, tenant: Tenant, fired_at: datetime) -> Event:
-    """The event a scheduled run publishes: `/skill NAME` typed by the person in their DM."""
+    """The event a scheduled run publishes: `/skill NAME` typed by the person in their DM
+    (`/skill NAME #channel` when it was scheduled for a team's skill)."""
+    pick = (f"#{row.channel}",) if row.channel else ()
     return Event(
         id=f"schedule-{row.id}-{fired_at:%Y%m%dT%H%M}",
         platform=tenant.platform,
@@ -68,8 +70,8 @@ def synthetic_command(row: SkillSchedule, tenant: Tenant, fired_at: datetime) ->
         actor=Actor(id=row.user_id, name=row.user_id),
         conversation=Conversation(id=f"dm:{row.user_id}", kind=ConversationKind.DM),
         occurred_at=fired_at,
-        text=f"/skill {row.skill_name}",
-        command=Command(name=row.skill_name),
+        text=" ".join(("/skill", row.skill_name, *pick)),
+        command=Command(name=row.skill_name, args=pick, raw=" ".join(pick)),
     )
 
 
@@ -97,13 +99,21 @@ class SkillScheduler:
         return self._scheduler.running
 
     async def add(
-        self, tenant: Tenant, user_id: str, skill_name: str, day: str, time: str
+        self,
+        tenant: Tenant,
+        user_id: str,
+        skill_name: str,
+        day: str,
+        time: str,
+        channel: str = "",
     ) -> SkillSchedule:
+        """Schedule (or move) one person's run of a skill; `channel` names the team's."""
         cron_day, hour, minute = parse_when(day, time)
         row, _ = await SkillSchedule.update_or_create(
             tenant=tenant,
             user_id=user_id,
             skill_name=skill_name,
+            channel=channel,
             defaults={
                 "day_of_week": cron_day,
                 "hour": hour,

@@ -9,17 +9,24 @@ from bot.storage.models import Person, Skill, SkillContribution, SkillVersion, T
 DRAFT, PUBLISHED, ARCHIVED, RETIRED = "draft", "published", "archived", "retired"
 
 
-async def find_skill(tenant: Tenant, name: str) -> Skill | None:
-    return await Skill.get_or_none(tenant=tenant, name=name)
+async def find_skill(tenant: Tenant, name: str, team: str = "") -> Skill | None:
+    """The skill `name` of one team (skills/scope.py says which team a command means)."""
+    return await Skill.get_or_none(tenant=tenant, name=name, team=team)
 
 
 async def ensure_skill(
-    tenant: Tenant, name: str, kind: str, owner: str | None, description: str
+    tenant: Tenant, name: str, kind: str, owner: str | None, description: str, team: str = ""
 ) -> Skill:
-    skill = await find_skill(tenant, name)
+    """The team's skill, made if new: its owner is whoever first learns it in that team."""
+    skill = await find_skill(tenant, name, team)
     if skill is None:
         skill = await Skill.create(
-            tenant=tenant, name=name, kind=kind, owner_user_id=owner, description=description
+            tenant=tenant,
+            name=name,
+            team=team,
+            kind=kind,
+            owner_user_id=owner,
+            description=description,
         )
     return skill
 

@@ -41,9 +41,12 @@ def settings(tmp_path) -> Settings:
     return make_settings(tmp_path / "data", demo=True)
 
 
+TEAM = "team"  # the demo's observed channel: its skills belong to that team
+
+
 async def _export(app: Application, name: str, root: Path) -> Path:
     tenant = await app.services.directory.tenant("console", "local")
-    return await app.services.skills.engine.export(tenant, name, root)
+    return await app.services.skills.engine.export(tenant, name, root, team=TEAM)
 
 
 @pytest.mark.parametrize("name", ["weekly-report", "code-review", "meeting-memo"])
@@ -76,9 +79,9 @@ async def test_export_then_import_round_trips_the_skill_unchanged(
 ) -> None:
     folder = await _export(app, "code-review", tmp_path)
     tenant = await app.services.directory.tenant("console", "local")
-    skill = await find_skill(tenant, "code-review")
+    skill = await find_skill(tenant, "code-review", TEAM)
     before = await latest(skill)
-    await app.services.skills.engine.import_folder(tenant, folder, "admin")
+    await app.services.skills.engine.import_folder(tenant, folder, "admin", team=TEAM)
     after = await latest(skill)
     assert after.number == before.number + 1
     assert after.artifact == before.artifact
