@@ -214,3 +214,11 @@ async def test_the_admin_pages_show_each_teams_skill(teams: ConsoleClient) -> No
     checkout = await page("/admin/skills/code-review?team=checkout")
     assert "for #checkout" in checkout and "Decimal" in checkout and "logger" not in checkout
     assert "cy (" not in checkout
+
+
+async def test_a_channel_runs_one_skill_of_a_name(teams: ConsoleClient) -> None:
+    await reply_text(teams, "ana", "checkout", "/skill learn code-review")
+    both = await dm_text(teams, "eve", "/skill learn code-review #checkout #payments")
+    assert "#checkout already has its own *code-review*" in both
+    assert "`/skill learn code-review #checkout`" in both
+    assert [s.team for s in await Skill.filter(name="code-review")] == ["checkout"]
