@@ -23,6 +23,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -372,6 +373,18 @@ def title_is_team_words(title: str, team: dict) -> bool:
     return all(len(writers.get(t.lower(), set())) >= 2 for t in tokens)
 
 
+@cache
+def bot_vocabulary() -> frozenset[str]:
+    """Every word in the bot's own source (its replies are written there)."""
+    root = HERE.parent
+    return frozenset(
+        w.lower()
+        for folder in ("bot", "skills", "adapters")
+        for path in (root / folder).rglob("*.py")
+        for w in re.findall(r"[A-Za-z][\w-]{4,}", path.read_text("utf-8"))
+    )
+
+
 def leaked_words(teams: list[dict], outputs: list[str]) -> set[str]:
     text = "\n".join(outputs).lower()
     watched: set[str] = set()
@@ -383,7 +396,8 @@ def leaked_words(teams: list[dict], outputs: list[str]) -> set[str]:
             vocab[m["author"] in refusing].update(
                 w.lower() for w in re.findall(r"[A-Za-z][\w-]{4,}", m["text"])
             )
-        watched |= vocab[True] - vocab[False] - STOPWORDS  # "there" is no one's word
+        # "there" is no one's word, and a word the bot's own code says proves no leak.
+        watched |= vocab[True] - vocab[False] - STOPWORDS - bot_vocabulary()
     # Words a consenting person wrote, or pasted into a command, are no leak.
     consented = {
         w.lower()
