@@ -214,6 +214,15 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
                         "what": f"{a} without {need}",
                     }
                 )
+        if not patterns:
+            # "大表查询必须带 dt": no call names what must carry it, so the snippet must.
+            quoted = " ".join(f for c in group for f in re.findall(r"`([^`\n]+)`", c.body))
+            language = next((x for x in (language_named(c.body) for c in group) if x), "")
+            language = language or language_of(quoted)
+            if language:
+                patterns.append(
+                    {"require_snippet": need, "language": language, "what": f"{need} missing"}
+                )
     checks = Counter(name for c in group for name in c.checks)
     for name, n in checks.items():
         if n * 2 >= len(group):

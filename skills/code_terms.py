@@ -92,7 +92,7 @@ def pattern_for(anchor: str) -> str | None:
     if a.split()[0] in _SQL and len(a.split()) == 1:
         return rf"(?i)\b{a}\b"
     if a.endswith("()"):
-        return rf"(?<![\w.]){re.escape(a[:-2])}\s*\("
+        return rf"(?<!\w){re.escape(a[:-2])}\s*\("  # `collect()` is `df.collect()` too
     if re.fullmatch(r"[\w.]+", a):
         return rf"(?i)(?<![\w]){re.escape(a)}(?![\w])"
     body = re.escape(a)
