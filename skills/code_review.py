@@ -34,6 +34,8 @@ from skills.material import Material
 from skills.tokens import cjk_share, cosine, features
 
 MIN_COMMENTS = 2
+# Words that name what code should have; said with "no" they ask for it.
+_WANTED = frozenset({"timeout", "retry", "logger", "logging", "deadline", "ttl", "test", "tests"})
 _CODE_TOKEN = re.compile(r"[A-Za-z_]\w*|\S")
 MERGE_AT = 0.4  # average similarity at which two groups of comments are one standard
 _REF_PREFIX = re.compile(
@@ -196,13 +198,15 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
         against = common  # a comment that only names code names what is wrong with it
     shared = _shared_fragment(group)
     if shared and not need:
-        against = [shared] + [a for a in against if a not in shared]
+        # The quoted code the comments share says it most precisely; besides it only what a
+        # comment speaks against (`e.printStackTrace()` 和 `System.out.println` 都去掉).
+        against = [shared] + [a for a in against if votes[a] < 0 and a not in shared]
     for a in against:
+        if a in _WANTED:
+            continue  # "no timeout" asks for a timeout; it is no code to flag
         regex = _token_pattern(a) if a == shared else pattern_for(a)
         if regex and not any(p["what"] in a for p in patterns if p["what"] != a):
             patterns.append({"regex": regex, "what": a})
-            if a == shared:
-                break  # the quoted code the comments share says it most precisely
     if need:
         for a in common:
             regex = call_pattern(a)
@@ -245,7 +249,7 @@ def _shared_fragment(group: list[_Comment]) -> str:
             holders = sum(1 for t in quoted if t[:end] == prefix)
             if holders >= 2 and holders * 2 >= len(group):
                 best = max(best, (holders, len("".join(prefix)), prefix))
-    return " ".join(best[2]) if best[1] >= 4 else ""
+    return " ".join(best[2]) if best[1] >= 6 and len(best[2]) >= 3 else ""
 
 
 def _token_pattern(tokens: str) -> str:

@@ -130,6 +130,41 @@ _DEF = re.compile(
 )
 
 
+_SET_CALL = re.compile(r"\.(?P<name>set|Set|setex|put)\s*\(")
+
+
+def _arguments(line: str, start: int) -> list[str]:
+    """The top-level arguments of the call whose "(" is at `start`."""
+    depth, args, current = 0, [], ""
+    for ch in line[start:]:
+        if ch in "([{":
+            depth += 1
+            if depth == 1:
+                continue
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                args.append(current.strip())
+                return [a for a in args if a]
+        elif ch == "," and depth == 1:
+            args.append(current.strip())
+            current = ""
+            continue
+        current += ch
+    return []
+
+
+def _cache_set_without_ttl(line: str) -> bool:
+    """`cache.set(key, value)` (no expiry) or Go's `rdb.Set(ctx, key, val, 0)`."""
+    for match in _SET_CALL.finditer(line):
+        args = _arguments(line, match.end() - 1)
+        if match["name"] == "set" and len(args) == 2:
+            return True
+        if match["name"] == "Set" and len(args) == 4 and args[3] == "0":
+            return True
+    return bool(re.search(r"^\s*SET\s+\S+\s+\S+\s*$", line))
+
+
 def _untyped_public_def(line: str) -> bool:
     match = _DEF.match(line)
     if not match:
@@ -206,9 +241,7 @@ CHECKS = (
     Check(
         "cache-without-ttl",
         re.compile(r"\bttl\b|expir\w*|过期时间|过期|超时时间", re.I),
-        _regex(
-            r"\.set\(\s*[^,()]+,\s*[^,()]+\)\s*;?\s*$|\.Set\([^)]*,\s*0\s*\)|\bSET\s+\S+\s+\S+\s*$"
-        ),
+        lambda line: _cache_set_without_ttl(line),
     ),
     Check(
         "bare-except",
