@@ -27,6 +27,7 @@ from skills.code_terms import (
     checks_shown,
     language_named,
     language_of,
+    normalize,
     pattern_for,
 )
 from skills.kind import Learned, RunRequest, RunResult
@@ -67,13 +68,24 @@ _REQUIRE = re.compile(
     r"\b(?:without|with no|has no|have no|missing|lacks?|forgot|always (?:pass|set|add|use)|"
     r"needs? an?|must have|add)\s+(?:a |an |the )?(?:`(?P<code>[^`]{2,40})`|"
     r"(?P<en>[A-Za-z_][\w.=]*))"
-    r"|(?:加上|带上|要带|必须带|没有加|没加|不带|缺少?|漏了)\s*(?:`(?P<zcode>[^`]{2,40})`|"
+    r"|(?:加上|带上|要带|必须带|没有加|没加|不带|缺少?|漏了|没有|忘了)\s*(?:`(?P<zcode>[^`]{2,40})`|"
     r"(?P<zh>[A-Za-z_][\w.=]*))",
     re.I,
 )
 _REVIEW_WORDS = re.compile(
     r"\b(?:code review|reviewed|nit)\b|代码评审|评审意见|(?:PR|MR)\s*#?\d+", re.I
 )
+_ASKS = re.compile(
+    r"\b(please|pls|plz|should|must|need(?:s)? to|don'?t|do not|avoid|never|instead|again|"
+    r"forgot|missing|without)\b|请|别|不要|应该|必须|改成|改掉|忘了|又|没有|拜托|不能",
+    re.I,
+)
+_LOOP = re.compile(
+    r"\b(?:in(?:side)? (?:the |a |every |each )?(?:\w+ )?loop|per[- ]step|every (?:step|iteration)|"
+    r"each (?:step|iteration))\b|循环里|循环内|loop\s*里|每一?步|每次迭代",
+    re.I,
+)
+_BLOCK_LOOP = re.compile(r"^\s*(?:for|while)\b|\.forEach\(|^\s*(?:for|while)\s*\(")
 _LABELLED = re.compile(r"^\s*(?:[-*•]\s*)?[^:：`]{1,24}[:：]\s*\S")
 _CODE_COMMENT = re.compile(r"^\s*(#|//|--|/\*|\*)")
 
@@ -102,6 +114,8 @@ def review_comment(m: Material) -> _Comment | None:
     checks = sorted({c.name for c in checks_described(body) + checks_shown(quoted)})
     if not named and not checks and not (in_review and len(features(body)) >= 3):
         return None
+    if not (in_review or checks or _ASKS.search(body) or any(_polarity(body, a) for a in named)):
+        return None  # it names code but asks nothing of it: news, not a review
     return _Comment(m, body, named, checks, features(body))
 
 
@@ -169,7 +183,7 @@ def _cluster(comments: list[_Comment]) -> list[list[_Comment]]:
         groups[x] += groups.pop(y)
 
 
-def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
+def _rule_patterns(group: list[_Comment]) -> list[dict[str, Any]]:
     votes: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     for c in group:
@@ -186,10 +200,21 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
     if times * 2 < len(group):
         need = ""  # one comment asking for something is no standard yet
     if need and not re.fullmatch(r"[\w.=]+", need):
-        # "no `set -euo pipefail` at the top": the snippet as a whole must hold it.
+        # "no `set -euo pipefail` at the top", "没有 `model.eval()`": the snippet must hold it,
+        # when it is code of the kind the comments discuss.
+        quoted = " ".join(f for c in group for f in re.findall(r"`([^`\n]+)`", c.body))
         language = next((x for x in (language_named(c.body) for c in group) if x), "")
+        language = language or language_of(quoted)
         if language:
-            return [{"require_snippet": need, "language": language, "what": f"{need} missing"}]
+            about = [a for a in seen if a != need and a not in _WANTED and len(a) >= 4]
+            return [
+                {
+                    "require_snippet": need,
+                    "language": language,
+                    "about": about,
+                    "what": f"{need} missing",
+                }
+            ]
         need = ""
     common = [a for a, n in seen.most_common() if n * 2 > len(group) or len(seen) == 1]
     # "requests.get without a timeout": the call is fine, what it lacks is the rule.
@@ -201,12 +226,25 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, str]]:
         # The quoted code the comments share says it most precisely; besides it only what a
         # comment speaks against (`e.printStackTrace()` 和 `System.out.println` 都去掉).
         against = [shared] + [a for a in against if votes[a] < 0 and a not in shared]
+    # A word of code most comments say as part of more ("select" of `SELECT *`) is no rule alone.
+    longer = [b for b in seen if seen[b] * 2 > len(group) and " " in b] + (
+        [shared] if shared else []
+    )
+    against = [
+        a for a in against if not any(a != b and a in re.split(r"[\s().,:{}]+", b) for b in longer)
+    ]
+    in_loop = any(_LOOP.search(c.body) for c in group) and sum(
+        bool(_LOOP.search(c.body)) for c in group
+    ) * 2 >= len(group)
     for a in against:
         if a in _WANTED:
             continue  # "no timeout" asks for a timeout; it is no code to flag
         regex = _token_pattern(a) if a == shared else pattern_for(a)
         if regex and not any(p["what"] in a for p in patterns if p["what"] != a):
-            patterns.append({"regex": regex, "what": a})
+            found: dict[str, Any] = {"regex": regex, "what": a}
+            if in_loop:  # "no .item() inside the training loop": only there
+                found.update(in_loop=True, what=f"{a} inside a loop")
+            patterns.append(found)
     if need:
         for a in common:
             regex = call_pattern(a)
@@ -249,7 +287,9 @@ def _shared_fragment(group: list[_Comment]) -> str:
             holders = sum(1 for t in quoted if t[:end] == prefix)
             if holders >= 2 and holders * 2 >= len(group):
                 best = max(best, (holders, len("".join(prefix)), prefix))
-    return " ".join(best[2]) if best[1] >= 6 and len(best[2]) >= 3 else ""
+    if best[1] < 6 or len(best[2]) < 3:
+        return ""
+    return normalize(" ".join(best[2]))  # "select * from t" is `select *` wherever it is
 
 
 def _token_pattern(tokens: str) -> str:
@@ -381,7 +421,14 @@ def check(
         for pattern in rule.get("patterns", []):
             if "require_snippet" in pattern:
                 wanted = pattern["require_snippet"].lower()
-                if pattern.get("language") == language and wanted not in code.lower() and lines:
+                about = pattern.get("about") or []
+                relevant = not about or any(a.lower() in code.lower() for a in about)
+                if (
+                    pattern.get("language") == language
+                    and relevant
+                    and wanted not in code.lower()
+                    and lines
+                ):
                     hits.append((1, lines[0]))
                 continue
             for number, line in enumerate(lines, 1):
@@ -394,6 +441,8 @@ def check(
                         found = not re.search(known.unless_snippet, code)
                 else:
                     found = bool(re.search(pattern["regex"], line))
+                    if found and pattern.get("in_loop"):
+                        found = _inside_loop(lines, number - 1)
                     unless = pattern.get("unless_line")
                     if found and unless and re.search(unless, line):
                         found = False
@@ -404,6 +453,20 @@ def check(
         elif not rule.get("patterns"):
             unchecked.append(rule)
     return findings, unchecked
+
+
+def _inside_loop(lines: Sequence[str], index: int) -> bool:
+    """Is this line in the body of a for/while loop (by indentation)?"""
+    indent = len(lines[index]) - len(lines[index].lstrip())
+    for line in reversed(lines[:index]):
+        if not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip())
+        if depth < indent:
+            if _BLOCK_LOOP.search(line):
+                return True
+            indent = depth
+    return False
 
 
 def visible_rules(template: dict, live: set[str]) -> list[dict]:

@@ -19,19 +19,24 @@ from dataclasses import dataclass
 VOCABULARY = frozenset(
     """
     float double decimal int str bool dict tuple bytes var const println
-    printf print eval exec lambda nonlocal except exception nullptr null nil undefined
+    printf print lambda nonlocal except exception nullptr null nil undefined
     nolock innerhtml settimeout setinterval localstorage globalscope runblocking lateinit utcnow
     subprocess pickle iterrows
     topandas read_sql to_sql goroutine mutex unwrap datetime kwargs args varchar bigint
     """.split()  # noqa: SIM905 - a word list reads better as words
 )
-_ANY_TYPE = re.compile(r"\bany\b(?=\s+(?:type|types|类型))|(?<=type )any\b|(?<=类型)\s*any\b", re.I)
+_ANY_TYPE = re.compile(
+    r"\bany\b(?=\s+(?:type|types|类型))|(?<=type )any\b|(?<=类型)\s*any\b|:\s*any\b|"
+    r"(?<=using )any\b",
+    re.I,
+)
 _BACKTICK = re.compile(r"`([^`\n]{1,80})`")
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?)")
 _CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*\(\))")
 _OPERATORS = re.compile(r"(!!|\btry!|\bas!|\?\.|===|\bselect\s+\*)", re.I)
 _WORD = re.compile(r"(?<![\w.])([A-Za-z_][\w]*)(?![\w(])")
-_CAMEL = re.compile(r"(?<![\w.])([A-Z][a-z]+[A-Z]\w*)")
+_CAMEL = re.compile(r"(?<![\w.])([A-Z][a-z]+[A-Z]\w*|[a-z]+[A-Z][A-Za-z0-9]*)(?![\w])")
+_METHOD = re.compile(r"(?<![\w])\.([A-Za-z_]\w*\(\))")  # ".item()" said of any object
 _SQL = {"select", "insert", "update", "delete", "join", "where", "limit", "truncate", "drop"}
 _TYPES = {"any": r"(?::\s*|<\s*|\bas\s+)any\b", "unknown": r"(?::\s*|<\s*|\bas\s+)unknown\b"}
 
@@ -59,17 +64,25 @@ def anchors(text: str, *, in_review: bool = False) -> list[str]:
         found.append(fragment.strip())
     # What a quoted line names counts too: `catch (Exception e)` names catch and Exception.
     plain = _BACKTICK.sub(" ", text) + " " + " ".join(fragments)
-    for pattern in (_OPERATORS, _DOTTED, _CALL, _CAMEL):
+    for pattern in (_OPERATORS, _DOTTED, _CALL, _CAMEL, _METHOD):
         found.extend(m.group(1) for m in pattern.finditer(plain))
+    # `loss.item()` and ".item()" name one call: the method counts on its own too.
+    found.extend(m.group(1) for m in re.finditer(r"\.([A-Za-z_]\w*\(\))", plain))
+    # A keyword that is part of an operator said in the sentence ("SELECT *" → select) is no
+    # anchor of its own; inside quoted code it is (`props: any` names any).
+    sentence = _BACKTICK.sub(" ", text)
+    spoken = {t for m in _OPERATORS.finditer(sentence) for t in normalize(m.group(1)).split()}
     for m in _WORD.finditer(plain):
-        if m.group(1).lower() in words:
+        word = m.group(1).lower()
+        inside = m.start() >= len(sentence)
+        if word in words and (inside or word not in spoken):
             found.append(m.group(1))
     if _ANY_TYPE.search(plain):
         found.append("any")
     out: list[str] = []
     for a in found:
         norm = normalize(a)
-        if norm and norm not in out and not any(norm != o and norm in o.split() for o in out):
+        if norm and norm not in out:
             out.append(norm)
     return out
 
@@ -203,12 +216,13 @@ CHECKS = (
     Check(
         "hard-coded-url",
         re.compile(
-            r"(hard[- ]?coded|写死|硬编码).{0,30}(url|endpoint|host|domain|base ?url|地址|域名)"
+            r"(hard[- ]?coded|写死|硬编码).{0,30}(url|endpoint|host|domain|base ?url|地址|"
+            r"域名|bucket|path|路径)"
             r"|(url|endpoint|host|base ?url|地址|域名).{0,30}(hard[- ]?coded|写死|硬编码|"
             r"config|配置)",
             re.I,
         ),
-        _regex(r"[\"']https?://[^\"']+[\"']"),
+        _regex(r"[\"'](?:https?|s3a?|gs|hdfs|oss|abfss?)://[^\"']+[\"']"),
     ),
     Check(
         "sql-string-building",
@@ -272,7 +286,17 @@ def checks_described(text: str) -> list[Check]:
 
 def checks_shown(fragments: list[str]) -> list[Check]:
     """The checks a quoted line of code breaks: the code the comment discusses says which."""
-    return [c for c in CHECKS if not c.unless_snippet and any(c.finds(f) for f in fragments)]
+    return [
+        c
+        for c in CHECKS
+        if not c.unless_snippet
+        and c.name not in _CONTEXT_ONLY
+        and any(c.finds(f) for f in fragments)
+    ]
+
+
+# A quoted `def f(x):` is usually the context of a remark, not what it is about.
+_CONTEXT_ONLY = frozenset({"type-hints"})
 
 
 _FILE_LANG = {
