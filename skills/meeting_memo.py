@@ -84,8 +84,31 @@ _SAME_MEETING = {
 }
 
 
+# One meeting in two languages (teams that mix them title notes either way).
+_SAME_PHRASE = (
+    (re.compile(r"周例会|周会|weekly (?:sync|meeting)"), "weekly"),
+    (re.compile(r"(?:事故|故障)?复盘|incident review|post-?mortem|pir\b"), "postmortem"),
+    (re.compile(r"模型评审|model review"), "model review"),
+    (
+        re.compile(r"技术评审|方案评审|设计评审|tech(?:nical)? review|design review"),
+        "design review",
+    ),
+    (re.compile(r"上线评审|发布评审|release review|go/no-go|go-no-go"), "go/no-go"),
+    (re.compile(r"需求评审|requirements? review"), "requirements review"),
+    (re.compile(r"回顾会?|retrospective"), "retro"),
+    (re.compile(r"站会|stand-?up"), "standup"),
+    (re.compile(r"迭代计划|sprint planning|计划会"), "sprint planning"),
+)
+
+
 def canon(tokens: Iterable[str]) -> list[str]:
-    return [_SAME_MEETING.get(t, t) for t in tokens]
+    """The title's words with a meeting's other names (and its other language) made one."""
+    text = ""
+    for t in tokens:
+        text += t if re.match(r"[\u4e00-\u9fff]", t) or not text else " " + t
+    for pattern, name in _SAME_PHRASE:
+        text = pattern.sub(f" {name} ", text)
+    return [_SAME_MEETING.get(t, t) for t in _TITLE_TOKEN.findall(text)]
 
 
 MIN_NOTES = 2

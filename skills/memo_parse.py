@@ -109,15 +109,16 @@ _QUESTION = re.compile(r"[?？]\s*\W*$|^(?:要不要|是否|能不能|会不会)
 _REOPEN = re.compile(
     r"\b(re-?open(?:ed|ing|s)?|revisit(?:ed|ing|s)?|reconsider(?:ed|ing|s)?|re-?discuss(?:ed|ing)?|"
     r"back to square one|undo (?:the )?decision|walk(?:ed|ing)? back|no longer agreed|"
-    r"re-?litigat\w+|questioned again)\b|又被拿出来|重新讨论|推翻|再议|又提出|重新评估|"
-    r"又讨论|翻案|重新考虑",
+    r"re-?litigat\w+|questioned again|brought up again|raised again)\b|又被拿出来|重新讨论|推翻|"
+    r"再议|又提出|重新评估|又讨论|翻案|重新考虑|又提了|又吵|又拿出来|再次讨论|重新提",
     re.I,
 )
 # A reply that defers or leaves it open answers nothing.
 _UNSETTLED = re.compile(
     r"\b(didn'?t settle|not settled|no decision|undecided|no conclusion|no answer|nobody knew|"
     r"no one knew|unclear|tbd|next time|take (?:it|this) offline|parked|revisit later|later)\b|"
-    r"没结论|没有结论|待定|未定|不清楚|没人知道|下次再|回头再|再说|以后再|暂不讨论|没定|没讨论|先不定",
+    r"没结论|没有结论|待定|未定|不清楚|没人知道|下次再|回头再|再说|以后再|暂不讨论|没定|"
+    r"没讨论|先不定",
     re.I,
 )
 _DECIDED = re.compile(
@@ -150,6 +151,7 @@ _ASSIGN = re.compile(
     re.I,
 )
 _TRAILING_OWNER = re.compile(r"(?:[-—–]\s*|[(（]\s*)@?(?P<o>[\w.-]+)\s*[)）]?\s*$")
+_ASKS_LABEL = re.compile(r"^@?(?P<who>[\w.-]+)\s*(?:问|asks?|asked|提问)$", re.I)
 _SELF = re.compile(
     r"\b(?:i'?ll|i will|i can take|i'm going to|i'm on it|let me)\b|我来|我负责|我跟进|我去|我顺便|"
     r"我(?:这周|今天|明天|下周|周[一二三四五六日])",
@@ -286,6 +288,12 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
                     statement.owner = owner
                 notes.statements.append(statement)
                 continue
+            asker = _ASKS_LABEL.match(name)
+            if asker or (_QUESTION.search(rest) and not label_kind(name)):
+                # "yuki 问: …?", "还有一个问题没人回答: …?": a question, whoever asks it
+                speaker = asker["who"] if asker else ""
+                notes.statements.append(Statement(QUESTION, rest, label=name, speaker=speaker))
+                continue
             if not re.search(r"https?$", name):
                 notes.statements.append(Statement(FIELD, rest, label=name))
                 continue
@@ -297,8 +305,22 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
                 statement = Statement(FIELD, body, label=section_label, headed=True)
             notes.statements.append(statement)
         else:
-            notes.statements.append(_classify(body, people=known))
+            notes.statements.extend(_classify(c, people=known) for c in _clauses(body, known))
     return notes
+
+
+def _clauses(text: str, people: set[str]) -> list[str]:
+    """A prose line holding several statements: split at ';', and at ',' before a name."""
+    parts = [p.strip() for p in re.split(r"[;；]\s*", text) if p.strip()]
+    out: list[str] = []
+    for part in parts:
+        pieces = (
+            re.split(r"[,，]\s*(?=@?(?:" + "|".join(map(re.escape, people)) + r")\b)", part)
+            if people
+            else [part]
+        )
+        out.extend(p.strip() for p in pieces if p.strip())
+    return out or [text]
 
 
 def _is_title(label: re.Match[str] | None, people: set[str]) -> bool:
@@ -333,7 +355,7 @@ def _labelled(kind: str, text: str, label: str, people: set[str]) -> Statement:
 
 def _classify(text: str, speaker: str = "", people: set[str] | None = None) -> Statement:
     people = people or set()
-    if _REOPEN.search(text):
+    if _REOPEN.search(text) or (_DECIDED.search(text) and _UNSETTLED.search(text)):
         return Statement(REOPEN, text, speaker=speaker)
     if _QUESTION.search(text):
         return Statement(QUESTION, text, speaker=speaker)
@@ -368,6 +390,8 @@ def _action(text: str, label: str, people: set[str]) -> Statement:
         or (assign["o"][:1].isupper() and assign["o"].lower() not in _VERBS)
     ):
         owner = assign["o"]
+    elif text.split() and text.split()[0].lstrip("@").lower() in people:
+        owner = text.split()[0].lstrip("@")  # "AI: wenjing 准备 shadow config"
     trailing = _TRAILING_OWNER.search(text)
     if not owner and trailing and trailing["o"].lower() in people:
         owner = trailing["o"]
@@ -401,6 +425,8 @@ def unaddressed(notes: Notes) -> list[tuple[str, str]]:
 def _answered(question: Statement, later: list[Statement]) -> bool:
     if _UNSETTLED.search(question.text):
         return False  # "Q: … ? no answer", "… nobody knew"
+    if re.search(r"[?？]\s*(?:A|Answer|答|回答)\s*[:：]\s*\S", question.text):
+        return True  # "Q: …? A: …" on one line
     for t in later[:3]:
         if t.kind == DECISION and not _UNSETTLED.search(t.text):
             break
