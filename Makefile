@@ -20,8 +20,16 @@ LLM_STAMP := $(VENV)/.installed-llm
 LLM_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
 
+# pip's wheel cache ignores CMAKE_ARGS, so a llama.cpp wheel built once with other flags would
+# be reused: build ours into a folder named by the flags, install it, then the rest of the extra.
+LLM_WHEELS ?= $(HOME)/.cache/apprentice/llama-wheels/$(shell echo '$(LLM_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+
 $(LLM_STAMP): pyproject.toml $(STAMP)
-	CMAKE_ARGS="$(LLM_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[dev,llm]"
+	@ls $(LLM_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLM_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-cache-dir --no-deps \
+		-w $(LLM_WHEELS) "llama-cpp-python>=0.3.10,<0.4"
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps $(LLM_WHEELS)/llama_cpp_python-*.whl
+	$(BIN)/python -m pip install --quiet -e ".[dev,llm]"
 	touch $(LLM_STAMP)
 
 llm: $(LLM_STAMP)

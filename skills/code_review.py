@@ -226,6 +226,12 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, Any]]:
         # The quoted code the comments share says it most precisely; besides it only what a
         # comment speaks against (`e.printStackTrace()` 和 `System.out.println` 都去掉).
         against = [shared] + [a for a in against if votes[a] < 0 and a not in shared]
+    # A bare word found only inside quoted code (`except Exception:` → except) helps group
+    # comments but is no rule of its own unless someone says it.
+    said = " ".join(re.sub(r"`[^`]*`", " ", c.body) for c in group).lower()
+    against = [
+        a for a in against if not re.fullmatch(r"\w+", a) or re.search(rf"\b{re.escape(a)}\b", said)
+    ]
     # A word of code most comments say as part of more ("select" of `SELECT *`) is no rule alone.
     longer = [b for b in seen if seen[b] * 2 > len(group) and " " in b] + (
         [shared] if shared else []
