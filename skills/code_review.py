@@ -86,6 +86,7 @@ _LOOP = re.compile(
     re.I,
 )
 _BLOCK_LOOP = re.compile(r"^\s*(?:for|while)\b|\.forEach\(|^\s*(?:for|while)\s*\(")
+_FILE = re.compile(r"\.(?:sh|bash|py|go|tf|java|kt|swift|ts|tsx|js|jsx|sql|ya?ml)$")
 _LABELLED = re.compile(r"^\s*(?:[-*•]\s*)?[^:：`]{1,24}[:：]\s*\S")
 _CODE_COMMENT = re.compile(r"^\s*(#|//|--|/\*|\*)")
 
@@ -206,7 +207,11 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, Any]]:
         language = next((x for x in (language_named(c.body) for c in group) if x), "")
         language = language or language_of(quoted)
         if language:
-            about = [a for a in seen if a != need and a not in _WANTED and len(a) >= 4]
+            about = [
+                a
+                for a in seen
+                if a != need and a not in _WANTED and len(a) >= 4 and not _FILE.search(a)
+            ]
             return [
                 {
                     "require_snippet": need,

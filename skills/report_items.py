@@ -162,7 +162,7 @@ def _units(
 def _assigned_to(lines: Sequence[str], requester: str) -> list[str]:
     """In notes someone posted, the lines that give work to that person."""
     me = re.compile(
-        rf"(?:@{re.escape(requester)}\b|^\W*{re.escape(requester)}\s*(?:to|will|:|：|负责|来)\s*)",
+        rf"(?:@{re.escape(requester)}\b|^\W*{re.escape(requester)}(?:\s*(?:to|will|:|：|负责|来)|\s+(?=\w))\s*)",
         re.I,
     )
     found = []

@@ -268,3 +268,78 @@ def test_memo_never_claims_all_answered_and_names_the_type() -> None:
     assert result.data["unaddressed"] == []
     assert "every question was answered" not in result.text
     assert "none found — I looked for" in result.text
+
+
+def test_one_meeting_under_its_english_and_chinese_names_is_one_type() -> None:
+    history = [
+        material(600, "ann", "周会 3/1\n决定：冻结需求\n待办：@ann 周三前整理文档", at(0)),
+        material(
+            601, "ben", "weekly sync 3/8\nDecision: ship on Friday\nAction: ben to tag", at(1)
+        ),
+    ]
+    learned = MeetingMemo().learn(history)
+    assert learned is not None
+    assert [t["notes"] for t in learned.template["types"]] == [2]
+
+
+def test_a_rule_said_of_the_loop_flags_only_lines_in_a_loop() -> None:
+    comments = reviews(
+        [
+            ("ann", "#12 `running_loss += loss.item()` inside the step loop syncs every step"),
+            ("ben", "不要在 training loop 里 .item()，先累加 tensor"),
+        ]
+    )
+    learned = CodeReview().learn(comments)
+    assert learned is not None
+    [rule] = learned.template["rules"]
+    code = "for batch in loader:\n    total += loss.item()\nprint(total.item())"
+    request = RunRequest(requester="x", live={"ann", "ben"}, now=at(4), input_text=code)
+    result = CodeReview().run(learned.template, request)
+    assert result.data["lines"] == {rule["id"]: [2]}
+
+
+def test_a_required_statement_is_checked_on_scripts_of_that_language_only() -> None:
+    comments = reviews(
+        [
+            ("ann", "`cleanup.sh` has no `set -euo pipefail` at the top"),
+            ("ben", "PR 9: `drain.sh` again without `set -euo pipefail`"),
+        ]
+    )
+    learned = CodeReview().learn(comments)
+    assert learned is not None
+    [rule] = learned.template["rules"]
+    live = {"ann", "ben"}
+    assert review(learned.template, "#!/usr/bin/env bash\nkubectl get pods", live) == {rule["id"]}
+    assert (
+        review(learned.template, "#!/bin/bash\nset -euo pipefail\nkubectl get pods", live) == set()
+    )
+    assert review(learned.template, "def main() -> None:\n    pass", live) == set()
+
+
+def test_notes_on_one_line_give_the_poster_only_their_own_part() -> None:
+    week = [
+        material(
+            700,
+            "liu",
+            "PIR notes: chen owns the retry fix, wang adds the alert, liu checks the DP-50 timeout",
+            at(4, 0),
+        ),
+    ]
+    history = zh_history()
+    kind = WeeklyReport()
+    learned = kind.learn(history)
+    assert learned is not None
+    request = RunRequest(
+        requester="liu",
+        live={"liu", "chen"},
+        now=at(4, 4, 18),
+        materials=week,
+        examples=history,
+        people=frozenset({"liu", "chen", "wang"}),
+        period=(at(4, 0, -9), at(5, 0, -9)),
+        period_label="2027-W13",
+    )
+    result = kind.run(learned.template, request)
+    everything = " ".join(i["text"] for s in result.data["sections"] for i in s["items"])
+    assert "DP-50" in everything
+    assert "retry fix" not in everything and "alert" not in everything
