@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skills.frontmatter import FrontmatterError, dump, split
-from skills.text import parse_structured
+from skills.template import example_template
 
 NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_DESCRIPTION = 1024
@@ -173,24 +173,9 @@ def import_folder(folder: Path) -> Imported:
             )
     template: dict = {}
     for path in sorted((folder / "assets").glob("*.md")) if (folder / "assets").is_dir() else []:
-        post = parse_structured(path.read_text("utf-8"))
-        if post is not None:
-            template = {
-                "title": post.title,
-                "heading_style": post.sections[0].heading.style,
-                "bullet": post.sections[0].bullet,
-                "sections": [
-                    {
-                        "heading": s.heading.text,
-                        "class": None,
-                        "usual_items": 1,
-                        "usual_words": 5,
-                        "keywords": {},
-                        "authors": [],
-                    }
-                    for s in post.sections
-                ],
-            }
+        found = example_template(path.read_text("utf-8"))
+        if found is not None:
+            template = found
             break
     artifact = {
         "format": 1,

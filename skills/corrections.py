@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import re
 
-from skills.text import heading_key
+from skills.template import key as heading_key
 
 _Q = r"[\"“”']?(?P<{0}>[^\"“”']+?)[\"“”']?"
 _RENAME = re.compile(

@@ -23,7 +23,7 @@ from typing import Any
 
 from skills.material import Material
 from skills.status import BLOCKED, DONE, NEXT, PROGRESS, heading_state, state_of
-from skills.text import iso_week_label, parse_structured
+from skills.text import iso_week_label
 
 MIN_POSTS = 2
 _BULLET = re.compile(r"^\s*(?P<mark>[-*•·▪◦●]|\d{1,2}[.)]|[（(]?\d{1,2}[)）])\s+(?P<rest>\S.*)$")
@@ -353,36 +353,57 @@ def _title(family: list[_Post], keys: Sequence[str]) -> tuple[str, list[str]]:
     return title, sorted({a for a, _ in titles})
 
 
+def example_template(text: str, authors: Sequence[str] = ()) -> dict | None:
+    """A template read from one example by its markup alone (a taught example, an imported
+    asset): marked-up headings (`*X*`, `## X`, `【X】`, `X:`) over items; None under two."""
+    title: list[str] = []
+    sections: list[tuple[HeadingLine, list[str]]] = []
+    bullets: Counter[str] = Counter()
+    for line in _lines(text):
+        heading = heading_candidate(line)
+        if heading is not None and not heading.inline and heading.style not in ("{h}", "1、{h}"):
+            sections.append((heading, []))
+            continue
+        mark, item = strip_bullet(line)
+        if not sections:
+            title.append(line.strip())
+        elif item:
+            sections[-1][1].append(item)
+            bullets[mark or "-"] += 1
+    filled = [(h, items) for h, items in sections if items]
+    if len(filled) < 2:
+        return None
+    return {
+        "title": _generalize(" ".join(title))[:200],
+        "title_authors": list(authors),
+        "heading_style": filled[0][0].style,
+        "bullet": bullets.most_common(1)[0][0] if bullets else "-",
+        "posts": 1,
+        "weeks": 1,
+        "sections": [
+            {
+                "heading": h.text,
+                "key": key(h.text),
+                "state": heading_state(h.text) or state_of(h.text),
+                "usual_items": len(items),
+                "authors": list(authors),
+            }
+            for h, items in filled
+        ],
+    }
+
+
 def _single_example(materials: Sequence[Material]) -> tuple[dict, dict] | None:
     """A taught template from one example: headings are what its markup says they are."""
     for m in materials:
-        post = parse_structured(m.text)
-        if post is None:
-            continue
-        sections = [
-            {
-                "heading": s.heading.text,
-                "key": key(s.heading.text),
-                "state": heading_state(s.heading.text),
-                "usual_items": len(s.items),
-                "authors": [m.author],
+        template = example_template(m.text, [m.author])
+        if template is not None:
+            template["title"], template["title_authors"] = "", []  # one post: nothing constant
+            provenance = {
+                "sections": {s["heading"]: [m.id] for s in template["sections"]},
+                "inputs": [m.id],
             }
-            for s in post.sections
-        ]
-        template = {
-            "title": "",
-            "title_authors": [],
-            "heading_style": post.sections[0].heading.style,
-            "bullet": post.sections[0].bullet,
-            "posts": 1,
-            "weeks": 1,
-            "sections": sections,
-        }
-        provenance = {
-            "sections": {s["heading"]: [m.id] for s in sections},
-            "inputs": [m.id],
-        }
-        return template, provenance
+            return template, provenance
     return None
 
 
