@@ -33,7 +33,8 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"continu(?:e|es|ing)|ongoing|currently|pairing|investigating|digging into|"
             r"started|starting (?:on|to|with|the)|"
             r"halfway)\b|进行中|正在|在做|还在|继续|一半|推进中|开发中|联调|排查中|跟进中|"
-            r"(?<!下周)(?<!明天)开始(?:写|做|搞|弄|改|调)",
+            r"(?<!下周)(?<!明天)开始(?:写|做|搞|弄|改|调|了)|已开始|进度|还没(?!人)|尚未|"
+            r"还差|\bnot yet\b",
             re.I,
         ),
     ),
