@@ -105,7 +105,11 @@ _LABEL_KINDS: dict[str, tuple[str, ...]] = {
 }
 _KIND_OF_LABEL = {key(label): kind for kind, labels in _LABEL_KINDS.items() for label in labels}
 _LABEL = re.compile(r"^(?P<label>@?[^:：]{1,24}?)\s*[:：]\s*(?P<rest>.*)$")
-_QUESTION = re.compile(r"[?？]\s*\W*$|^(?:要不要|是否|能不能|会不会)|(?:吗|么|呢)[？?]?\s*$")
+_QUESTION = re.compile(
+    r"[?？]\s*\W*$|^(?:要不要|是否|能不能|会不会)|(?:吗|么|呢)[？?]?\s*$|"
+    r"^(?:whether|should we|do we|are we|can we|how do we|who will|what about)\b",
+    re.I,
+)
 _REOPEN = re.compile(
     r"\b(re-?open(?:ed|ing|s)?|revisit(?:ed|ing|s)?|reconsider(?:ed|ing|s)?|re-?discuss(?:ed|ing)?|"
     r"back to square one|undo (?:the )?decision|walk(?:ed|ing)? back|no longer agreed|"
@@ -119,6 +123,14 @@ _UNSETTLED = re.compile(
     r"no one knew|unclear|tbd|next time|take (?:it|this) offline|parked|revisit later|later)\b|"
     r"没结论|没有结论|待定|未定|不清楚|没人知道|下次再|回头再|再说|以后再|暂不讨论|没定|"
     r"没讨论|先不定",
+    re.I,
+)
+# Said of a matter, these leave it open.
+_OPEN_MATTER = re.compile(
+    r"\b(still debating|going back and forth|no consensus|undecided|not decided|no decision|"
+    r"didn'?t settle|not settled|no conclusion|disagree(?:d|ment)?)\b|还在讨论|有分歧|"
+    r"意见不一致|没结论|"
+    r"没有结论|没定下来|没达成一致",
     re.I,
 )
 _DECIDED = re.compile(
@@ -419,6 +431,8 @@ def unaddressed(notes: Notes) -> list[tuple[str, str]]:
             found.append(("reopen", s.text))
         elif s.kind in (NOTE, FIELD) and _UNOWNED.search(s.text):
             found.append(("owner", s.text))
+        elif s.kind in (NOTE, FIELD) and _OPEN_MATTER.search(s.text):
+            found.append(("reopen", s.text))  # "still debating X", "意见不一致"
     return found
 
 

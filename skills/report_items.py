@@ -202,7 +202,7 @@ def _same_work(a: Item, b_text: str) -> bool:
         return True
     # "Starting on the inhibition rules" … "Inhibition rules merged: …" (one is short).
     common = set(fa) & set(fb)
-    return len(common) >= 3 and len(common) / min(len(fa), len(fb)) >= 0.6
+    return len(common) >= 2 and len(common) / min(len(fa), len(fb)) >= 0.6
 
 
 def extract(
