@@ -286,7 +286,7 @@ async def evaluate_team(ws: Workspace, team: dict, people_of: dict[str, str]) ->
             fig.t("titles naming the requested week").add(
                 title_names_week(title, team["target_week"])
             )
-            fig.t("titles with only the team's words").add(title_is_team_words(title, team))
+            fig.t("titles with only the team's words").add(title_is_team_words(title, team, person))
         # From a DM, the person's own team's template.
         dm = await ws.dm_reply(
             lead, f"dm:{lead}", f"/skill weekly-report --week {team['target_week']}", friday
@@ -362,9 +362,10 @@ def title_names_week(title: str, week: str) -> bool:
     return any(f"{start + timedelta(days=d):%Y-%m-%d}" in title for d in range(7))
 
 
-def title_is_team_words(title: str, team: dict) -> bool:
-    """Every word of the title was written by at least two people (or is the week / date)."""
-    bare = re.sub(r"\d{4}-W\d{2}|\d{4}-\d{2}-\d{2}", " ", title)
+def title_is_team_words(title: str, team: dict, person: str) -> bool:
+    """Every word of the title was written by at least two people (or is the week, the date or
+    the requester's own name, which the team's titles carry as a field)."""
+    bare = re.sub(rf"\d{{4}}-W\d{{2}}|\d{{4}}-\d{{2}}-\d{{2}}|\b{re.escape(person)}\b", " ", title)
     tokens = set(re.findall(r"[A-Za-z]{2,}|[\u4e00-\u9fff]", bare))
     writers: dict[str, set[str]] = {}
     for m in team["messages"]:

@@ -30,6 +30,12 @@ _NOTES_LABEL = re.compile(
 _MENTION = re.compile(r"@([\w.-]+)")
 _SENTENCE = re.compile(r"(?<=[。；;!！])\s*|(?<=[.?])\s+(?=[A-Z\u4e00-\u9fff])")
 _QUESTION = re.compile(r"[?？]\s*[\W\d_]*$")
+# A line that starts by saying where it stands ("blocked on …", "next week I'll …", "下周…").
+_LEADING_LABEL = re.compile(
+    r"^\W*(?:next week|next up|next|tomorrow|blocked (?:on|by)|waiting (?:on|for)|stuck on|"
+    r"done|fyi done|下周|明天|阻塞|卡在|风险|已完成)\b",
+    re.I,
+)
 _FILLER = re.compile(r"^(fyi|btw|update|quick update|status|ps|also|ok|okay|so)\b[\s,:：-]*", re.I)
 
 
@@ -152,7 +158,9 @@ def _units(
             label = heading.text  # a heading of the person's own ("Next week:") over bullets
             continue
         if heading is not None and heading.inline and router.by_label(heading.text) is not None:
-            units.append((heading.text, heading.inline))
+            # "Next week: X" gives X; "PAY-420 is live: X" keeps what the label says of the work.
+            pure = not refs(heading.text) and not words(without_state_words(heading.text))
+            units.append((heading.text, heading.inline if pure else text))
             continue
         pieces = [p for p in _SENTENCE.split(text) if p and p.strip()]
         units.extend((label, p.strip()) for p in (pieces or [text]))
@@ -179,6 +187,7 @@ def _is_work(text: str, label: str, router: Router) -> bool:
         return False
     if _QUESTION.search(text) and not label:
         return False
+    label = label or ("lead" if _LEADING_LABEL.match(text) else "")
     # A state alone ("coffee machine is fixed") is no work: it must also look like the team's.
     score = 1.2 * bool(refs(text)) + 1.0 * bool(label) + 0.5 * bool(state_of(text))
     score += 2.5 * router.likeness(text)

@@ -22,7 +22,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"can'?t (?:get|repro|reproduce|access|merge|deploy)|cannot|depends on|need(?:s|ed)? "
             r"(?:help|access|approval|review)|risks?|at risk)\b"
             r"|阻塞|卡在|卡住|卡着|被卡|还卡|等待|在等|等着|还在等|等.{0,8}(?:回复|审批|"
-            r"审核|权限|运维)|风险|依赖|没权限|没有权限",
+            r"审核|权限|运维)|风险|依赖|没权限|没有权限|没法|无法|没办法",
             re.I,
         ),
     ),
@@ -31,7 +31,9 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(half(?:way)? done|in progress|wip|working on|still (?!blocked|waiting)\w+|"
             r"continu(?:e|es|ing)|ongoing|currently|pairing|investigating|digging into|"
-            r"started|starting (?:on|to|with|the)|"
+            r"started|starting (?:on|to|with|the)|in review|under review|in qa|\d+\s*(?:of|"
+            r"/)\s*\d+ "
+            r"\w+ (?:done|upgraded|migrated|moved|updated|fixed)|the rest (?:tomorrow|next|later)|"
             r"halfway)\b|进行中|正在|在做|还在|继续|一半|推进中|开发中|联调|排查中|跟进中|"
             r"(?<!下周)(?<!明天)开始(?:写|做|搞|弄|改|调|了)|已开始|进度|还没(?!人)|尚未|"
             r"还差|\bnot yet\b",
@@ -53,7 +55,8 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(done|merged|shipped|released|finished|completed?|fixed|landed|deployed|"
             r"launched|closed|resolved|delivered|wrapped up|rolled out|signed off|"
             r"published|submitted|migrated|upgraded|removed|added|wrote|built|sent|got|shared|"
-            r"went out|is live|are live|now live|in place)\b"
+            r"went out|is live|are live|now live|in place|is in|all green|passed|"
+            r"green now)\b|通过了|跑通了"
             r"|完成|搞定|上线|合了|合并了|合入|修复了|修好|修了|发布了|跑完|交付|解决了|"
             r"已经|已\w|弄完|做完|写完|搞完",
             re.I,
@@ -85,6 +88,12 @@ _HEADING_STATES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 _PAST = re.compile(r"^\W*(?!need|block|seed|feed|speed|bleed|embed)[a-z]{3,}ed\b", re.I)
 _ZH_DONE = re.compile(r"\S\s?了(?:[，。！!,.\s]|$)")
+_GOING_ON = re.compile(
+    r"^\W*(?!morning|evening|nothing|something|anything|everything|during|meeting)[a-z]{3,}ing\s+"
+    r"(?:on|the|a|an|with|up|through|out|some|our|my|it)\b|\b[a-z]{3,}ing (?:it|them|this|"
+    r"that) up\b",
+    re.I,
+)
 
 
 def state_of(text: str) -> str | None:
@@ -95,6 +104,9 @@ def state_of(text: str) -> str | None:
     # "Automated the staging certs", "接口文档补了": a verb in the past says it is done.
     if _PAST.search(text) or _ZH_DONE.search(text):
         return DONE
+    # "Writing test plans …", "… writing it up in PAY-424": a verb going on says in progress.
+    if _GOING_ON.search(text):
+        return PROGRESS
     return None
 
 

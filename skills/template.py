@@ -47,7 +47,9 @@ _DATE = re.compile(
     r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|\b\d{1,2}[/.]\d{1,2}\b|\d{1,2}月\d{1,2}日|"
     r"\b\d{1,2}-\d{1,2}\b"
 )
-_TOKEN = re.compile(r"\{week\}|\{date\}|[A-Za-z0-9]+|[\u4e00-\u9fff]|[^\sA-Za-z0-9\u4e00-\u9fff]")
+_TOKEN = re.compile(
+    r"\{week\}|\{date\}|\{name\}|[A-Za-z0-9]+|[\u4e00-\u9fff]|[^\sA-Za-z0-9\u4e00-\u9fff]"
+)
 _NOTHING = re.compile(
     r"^(none|nothing|n/?a|nope|nil|no blockers?|no issues?|no risks?|all good|-+|—|无|没有|暂无|"
     r"无阻塞|无风险|暂时没有)[\s.!。！~]*((this week|so far|for now|目前|本周).{0,12})?$",
@@ -322,7 +324,8 @@ def _title(family: list[_Post], keys: Sequence[str]) -> tuple[str, list[str]]:
     for p in family:
         parsed = split_sections(p.material.text, keys)
         if parsed.title:
-            titles.append((p.material.author, _generalize(parsed.title)))
+            own = re.compile(rf"(?<![\w@]){re.escape(p.material.author)}(?!\w)", re.I)
+            titles.append((p.material.author, own.sub("{name}", _generalize(parsed.title))))
     if len(titles) * 2 < len(family):
         return "", []
     many = len({a for a, _ in titles}) > 1
@@ -335,7 +338,7 @@ def _title(family: list[_Post], keys: Sequence[str]) -> tuple[str, list[str]]:
     constant = {t for t in posts if posts[t] * 2 > len(titles) and (len(seen[t]) > 1 or not many)}
     shapes = Counter(tuple(t for t in _TOKEN.findall(line) if t in constant) for _, line in titles)
     shape = shapes.most_common(1)[0][0]
-    if not any(re.search(r"\w", t) for t in shape if t not in ("{week}", "{date}")):
+    if not any(re.search(r"\w", t) for t in shape if t not in ("{week}", "{date}", "{name}")):
         return "", []
     line = next(
         line
@@ -349,7 +352,8 @@ def _title(family: list[_Post], keys: Sequence[str]) -> tuple[str, list[str]]:
     )
     kept = kept.replace("\0", "")
     kept = re.sub(r"[(（\[【]\s*[)）\]】]", "", kept)
-    title = re.sub(r"\s+", " ", kept).strip(" —–-|｜:：,，·•/")
+    title = re.sub(r"([—–|｜·•/-])(?:\s*\1)+", r"\1", re.sub(r"\s+", " ", kept))
+    title = re.sub(r"\s*[—–|｜·•/-]\s*(?=[*_]*$)", "", title).strip(" —–-|｜:：,，·•/")
     return title, sorted({a for a, _ in titles})
 
 

@@ -127,7 +127,8 @@ def _title(template: dict, request: RunRequest, fallback: str) -> str:
     day = request.now
     if request.period and not request.period[0] <= day < request.period[1]:
         day = request.period[1] - timedelta(days=3)  # the Friday of the requested week
-    return title.replace("{week}", request.period_label).replace("{date}", f"{day:%Y-%m-%d}")
+    title = title.replace("{week}", request.period_label).replace("{date}", f"{day:%Y-%m-%d}")
+    return title.replace("{name}", request.requester)
 
 
 def template_summary(template: dict) -> list[str]:
