@@ -133,6 +133,8 @@ _OPEN_MATTER = re.compile(
     r"没有结论|没定下来|没达成一致",
     re.I,
 )
+_SETTLED = re.compile(r"\b(settled|resolved|decided|final)\b|定了|已定|敲定|达成一致", re.I)
+_ARROW = re.compile(r"[?？]\s*(?:→|->|=>|A\s*[:：]|答\s*[:：])\s*(?P<answer>\S.*)$")
 _DECIDED = re.compile(
     r"\b(we )?(decided|agreed|settled on|go(?:ing)? with|let'?s go with|chose|will use|final call|"
     r"approved|signed off)\b|决定|定了|就这么定|拍板|同意|确定了|结论是",
@@ -232,12 +234,26 @@ class Notes:
 
 
 def label_kind(label: str) -> str | None:
-    return _KIND_OF_LABEL.get(key(label)) or _KIND_OF_LABEL.get(owned_label(label)[0])
+    found = _KIND_OF_LABEL.get(key(label)) or _KIND_OF_LABEL.get(owned_label(label)[0])
+    if found is None and len(key(label)) <= 24:
+        # "我们决定", "还没定", "open questions today": a label that holds a kind's word
+        for word, kind in _KIND_WORDS:
+            if word.search(label):
+                return kind
+    return found
 
 
 _OWNED_LABEL = re.compile(
     r"^(?P<kind>[A-Za-z]+|[\u4e00-\u9fff]{2,3})\s*(?:[(（]\s*@?(?P<o1>[\w.-]+)\s*[)）]|"
     r"\s+@?(?P<o2>[\w.-]+))$"
+)
+
+
+_KIND_WORDS = (
+    (re.compile(r"还没定|未定|待定|没定|open question|unresolved", re.I), QUESTION),
+    (re.compile(r"决定|决议|结论|decided|decision|agreed", re.I), DECISION),
+    (re.compile(r"待办|行动|跟进|action|todo|follow", re.I), ACTION),
+    (re.compile(r"问题|疑问|question", re.I), QUESTION),
 )
 
 
@@ -271,6 +287,15 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
                 section_kind, section_label = kind or FIELD, heading.text
                 continue
         label = _LABEL.match(body)
+        if label and label["label"][-1:].isdigit() and label["rest"][:1].isdigit():
+            label = None  # "20:00" is a time, not a label
+        if (
+            label
+            and section_kind in (DECISION, ACTION, QUESTION)
+            and not label_kind(label["label"])
+            and not _is_person(label["label"].strip(), known)
+        ):
+            label = None  # "- 2.5 范围冻结：…" under 决议 is a decision, whatever its colon
         if index == 0 and not mark and _is_title(label, known):
             notes.title = body
             continue
@@ -294,11 +319,15 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
                 continue
             kind = label_kind(name)
             if kind is not None:
-                statement = _labelled(kind, rest, name, known)
+                first, *more = _clauses(rest, known) if kind == DECISION else [rest]
+                statement = _labelled(kind, first if more else rest, name, known)
                 owner = owned_label(name)[1]
                 if owner and statement.kind == ACTION:
                     statement.owner = owner
                 notes.statements.append(statement)
+                notes.statements.extend(_answer_actions(statement, known))
+                # "决定：…，xuming 出升级计划": what a named person is to do is an action
+                notes.statements.extend(_action(c, "", known) for c in more)
                 continue
             asker = _ASKS_LABEL.match(name)
             if asker or (_QUESTION.search(rest) and not label_kind(name)):
@@ -310,7 +339,9 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
                 notes.statements.append(Statement(FIELD, rest, label=name))
                 continue
         if section_kind and section_kind != FIELD:
-            notes.statements.append(_labelled(section_kind, body, section_label, known))
+            statement = _labelled(section_kind, body, section_label, known)
+            notes.statements.append(statement)
+            notes.statements.extend(_answer_actions(statement, known))
         elif section_kind == FIELD:
             statement = _classify(body, people=known)
             if statement.kind == NOTE:
@@ -355,7 +386,18 @@ def _speakers(lines: list[str]) -> set[str]:
     return repeated if len(repeated) >= 2 else set()  # a conversation has two sides
 
 
+def _answer_actions(statement: Statement, people: set[str]) -> list[Statement]:
+    """'… per BIN? → omar checks with the gateway by Friday': the answer gives omar work."""
+    answer = _ARROW.search(statement.text) if statement.kind == QUESTION else None
+    if answer is None:
+        return []
+    action = _action(answer["answer"], "", people)
+    return [action] if action.owner else []
+
+
 def _labelled(kind: str, text: str, label: str, people: set[str]) -> Statement:
+    if kind == DECISION and _REOPEN.search(text) and _SETTLED.search(text):
+        return Statement(DECISION, text, label=label)  # "revisited …: settled, we fail closed"
     if kind == DECISION and (_REOPEN.search(text) or _UNSETTLED.search(text)):
         return Statement(REOPEN, text, label=label)  # "决定：…改回周五，没定下来"
     if kind == ACTION:
@@ -439,8 +481,10 @@ def unaddressed(notes: Notes) -> list[tuple[str, str]]:
 def _answered(question: Statement, later: list[Statement]) -> bool:
     if _UNSETTLED.search(question.text):
         return False  # "Q: … ? no answer", "… nobody knew"
-    if re.search(r"[?？]\s*(?:A|Answer|答|回答)\s*[:：]\s*\S", question.text):
-        return True  # "Q: …? A: …" on one line
+    if re.search(r"[?？]\s*(?:A|Answer|答|回答)\s*[:：]\s*\S", question.text) or _ARROW.search(
+        question.text
+    ):
+        return True  # "Q: …? A: …" or "…? → mina: no" on one line
     for t in later[:3]:
         if t.kind == DECISION and not _UNSETTLED.search(t.text):
             break
