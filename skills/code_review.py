@@ -49,11 +49,11 @@ _NEG_BEFORE = re.compile(
     r"(\b(no|not|never|don'?t|do not|avoid|stop|without|instead of|rather than|remove|drop|ban|"
     r"get rid of|no more|again|another|yet another|please no)\b|不要|别|不能|禁止|避免|不用|"
     r"去掉|干掉|"
-    r"删掉|少用|又|再也|不许|不准|不应该)[^.;。；]{0,24}$",
+    r"删掉|少用|又|再也|不许|不准|不应该)[^.;。；，,]{0,24}$",
     re.I,
 )
 _NEG_AFTER = re.compile(
-    r"^[^.;。；]{0,24}?(\b(again|is banned|not allowed|is forbidden|hides?|swallows?|"
+    r"^[^.;。；，,]{0,24}?(\b(again|is banned|not allowed|is forbidden|hides?|swallows?|"
     r"breaks?|leaks?|"
     r"is (?:a )?bug|crash(?:es)?)\b|又出现|又来了|不行|禁止|不要|有风险|风险|会\s*crash|"
     r"不允许|不能用|去掉|删掉|干掉|改掉|没删|太宽)",
@@ -68,7 +68,8 @@ _REQUIRE = re.compile(
     r"\b(?:without|with no|has no|have no|missing|lacks?|forgot|always (?:pass|set|add|use)|"
     r"needs? an?|must have|add)\s+(?:a |an |the )?(?:`(?P<code>[^`]{2,40})`|"
     r"(?P<en>[A-Za-z_][\w.=]*))"
-    r"|(?:加上|带上|要带|必须带|没有加|没加|不带|缺少?|漏了|没有|忘了)\s*(?:`(?P<zcode>[^`]{2,40})`|"
+    r"|(?:加上|带上|要带|必须带|没有加|没加|不带|缺少?|漏了|没有|"
+    r"忘了)\s*(?:`(?P<zcode>[^`]{2,40})`|"
     r"(?P<zh>[A-Za-z_][\w.=]*))",
     re.I,
 )
@@ -115,7 +116,9 @@ def review_comment(m: Material) -> _Comment | None:
     checks = sorted({c.name for c in checks_described(body) + checks_shown(quoted)})
     if not named and not checks and not (in_review and len(features(body)) >= 3):
         return None
-    if not (in_review or checks or _ASKS.search(body) or any(_polarity(body, a) for a in named)):
+    quotes_code = "`" in body
+    asks = _ASKS.search(body) or any(_polarity(body, a) for a in named)
+    if not (in_review or checks or quotes_code or asks):
         return None  # it names code but asks nothing of it: news, not a review
     return _Comment(m, body, named, checks, features(body))
 
@@ -224,8 +227,11 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, Any]]:
     common = [a for a, n in seen.most_common() if n * 2 > len(group) or len(seen) == 1]
     # "requests.get without a timeout": the call is fine, what it lacks is the rule.
     against = [] if need else [a for a in seen if votes[a] < 0]
-    if not against and not need and len(common) == 1 and votes[common[0]] == 0:
-        against = common  # a comment that only names code names what is wrong with it
+    if not against and not need:
+        # Comments that only name code name what is wrong with it (`Double`), not what they
+        # ask for (BigDecimal); with more than two such names it is unclear which.
+        named = [a for a in common if votes[a] <= 0]
+        against = named if len(named) <= 2 else []
     shared = _shared_fragment(group)
     if shared and not need:
         # The quoted code the comments share says it most precisely; besides it only what a

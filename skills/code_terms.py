@@ -18,7 +18,7 @@ from dataclasses import dataclass
 # "now", "select", "open") count only in backticks or in code shape (`open()`, `a.set`).
 VOCABULARY = frozenset(
     """
-    float double decimal int str bool dict tuple bytes var const println
+    float decimal int str bool dict tuple bytes var const println
     printf print lambda nonlocal except exception nullptr null nil undefined
     nolock innerhtml settimeout setinterval localstorage globalscope runblocking lateinit utcnow
     subprocess pickle iterrows
@@ -27,7 +27,7 @@ VOCABULARY = frozenset(
 )
 _ANY_TYPE = re.compile(
     r"\bany\b(?=\s+(?:type|types|类型))|(?<=type )any\b|(?<=类型)\s*any\b|:\s*any\b|"
-    r"(?<=using )any\b",
+    r"(?<=using )any\b|(?<=as )any\b|(?:看到|标成|写成|用了?)\s*any\b",
     re.I,
 )
 _BACKTICK = re.compile(r"`([^`\n]{1,80})`")
@@ -46,7 +46,7 @@ REVIEW_VOCABULARY = frozenset(
     """
     requests select update delete open set commit cursor fetch collect cache merge sleep import
     global yield pass catch throw raise try let object limit join assert exec async await
-    logger logging print timeout retry
+    logger logging print timeout retry double
     """.split()  # noqa: SIM905 - a word list reads better as words
 )
 
@@ -240,6 +240,23 @@ CHECKS = (
             r"\.format\()|"
             r"'[^']*\b(select|insert|update|delete|where)\b[^']*'\s*(%|\+|\.format\()|"
             r"\$\{\w+\}"  # MyBatis ${…} pastes the value into the SQL
+        ),
+    ),
+    Check(
+        "personal-data-in-logs",
+        re.compile(
+            r"\b(?:log|logs|logged|logging|print|prints|stdout|exception message)\b.{0,60}"
+            r"\b(?:pii|pan|cvv|card ?numbers?|emails?|phone|passwords?|tokens?|personal)\b|"
+            r"\b(?:pii|pan|cvv|card ?numbers?|emails?|phone numbers?)\b.{0,40}\b(?:log|logs|"
+            r"logged)\b|"
+            r"(?:日志|打印|打出来).{0,20}(?:手机号|身份证|密码|token|卡号|邮箱)|"
+            r"(?:手机号|身份证|密码|卡号|邮箱).{0,20}(?:日志|打印|打出来)",
+            re.I,
+        ),
+        _regex(
+            r"(?i)(?:\blog\w*\.\w+|\blogger\.\w+|console\.log|\bprint\w*|System\.out\.\w+|"
+            r"\bthrow\s+\w+|\braise\s+\w+)\s*\(.*\b\w*(?:card|pan|cvv|email|phone|mobile|"
+            r"password|passwd|token|ssn|idcard)\w*"
         ),
     ),
     Check(
