@@ -21,6 +21,7 @@ from typing import Any
 
 from skills.code_terms import (
     CHECKS,
+    REVIEW_VOCABULARY,
     anchors,
     call_pattern,
     checks_described,
@@ -56,7 +57,7 @@ _NEG_AFTER = re.compile(
     r"^[^.;。；，,]{0,24}?(\b(again|is banned|not allowed|is forbidden|hides?|swallows?|"
     r"breaks?|leaks?|"
     r"is (?:a )?bug|crash(?:es)?)\b|又出现|又来了|不行|禁止|不要|有风险|风险|会\s*crash|"
-    r"不允许|不能用|去掉|删掉|干掉|改掉|没删|太宽)",
+    r"不允许|不能用|去掉|删掉|干掉|改掉|没删|太宽|\s*[—–-]+\s*(?:please )?don'?t\b)",
     re.I,
 )
 _POS_BEFORE = re.compile(
@@ -64,6 +65,7 @@ _POS_BEFORE = re.compile(
     r"values?)? ?as|stick to|always)\b|用|改成|换成|改用|使用|统一用|应该用)\s*(?:a |an |the )?$",
     re.I,
 )
+_POS_AFTER = re.compile(r"^\s*(?:please|pls|plz|instead|is the way|吧|才对)\b", re.I)
 _REQUIRE = re.compile(
     r"\b(?:without|with no|has no|have no|missing|lacks?|forgot|always (?:pass|set|add|use)|"
     r"needs? an?|must have|add)\s+(?:a |an |the )?(?:`(?P<code>[^`]{2,40})`|"
@@ -116,7 +118,7 @@ def review_comment(m: Material) -> _Comment | None:
     checks = sorted({c.name for c in checks_described(body) + checks_shown(quoted)})
     if not named and not checks and not (in_review and len(features(body)) >= 3):
         return None
-    quotes_code = "`" in body
+    quotes_code = "`" in body and not re.search(r"[?？]\s*\S{0,20}$", body)
     asks = _ASKS.search(body) or any(_polarity(body, a) for a in named)
     if not (in_review or checks or quotes_code or asks):
         return None  # it names code but asks nothing of it: news, not a review
@@ -132,7 +134,7 @@ def _polarity(body: str, anchor: str) -> int:
     before, after = plain[:index], plain[index + len(anchor) :]
     if _NEG_BEFORE.search(before) or _NEG_AFTER.search(after):
         return -1
-    if _POS_BEFORE.search(before):
+    if _POS_BEFORE.search(before) or _POS_AFTER.search(after):
         return 1
     return 0
 
@@ -237,6 +239,12 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, Any]]:
         # The quoted code the comments share says it most precisely; besides it only what a
         # comment speaks against (`e.printStackTrace()` 和 `System.out.println` 都去掉).
         against = [shared] + [a for a in against if votes[a] < 0 and a not in shared]
+    checked = [
+        n for n, k in Counter(x for c in group for x in c.checks).items() if k * 2 >= len(group)
+    ]
+    if checked:
+        against = [a for a in against if votes[a] < 0]  # the check says what the names meant
+    against = [a for a in against if a not in REVIEW_VOCABULARY or seen[a] * 2 > len(group)]
     # A bare word found only inside quoted code (`except Exception:` → except) helps group
     # comments but is no rule of its own unless someone says it.
     said = " ".join(re.sub(r"`[^`]*`", " ", c.body) for c in group).lower()
@@ -461,8 +469,8 @@ def check(
                     if found and pattern.get("in_loop"):
                         found = _inside_loop(lines, number - 1)
                     unless = pattern.get("unless_line")
-                    if found and unless and re.search(unless, line):
-                        found = False
+                    if found and unless and re.search(unless, _statement(lines, number - 1)):
+                        found = False  # `requests.get(url,\n    timeout=5)` carries it
                 if found:
                     hits.append((number, line))
         if hits:
@@ -470,6 +478,17 @@ def check(
         elif not rule.get("patterns"):
             unchecked.append(rule)
     return findings, unchecked
+
+
+def _statement(lines: Sequence[str], index: int, most: int = 20) -> str:
+    """The line and the ones its open brackets continue onto (a call over several lines)."""
+    text, depth = "", 0
+    for line in lines[index : index + most]:
+        text += line + "\n"
+        depth += sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}")
+        if depth <= 0:
+            break
+    return text
 
 
 def _inside_loop(lines: Sequence[str], index: int) -> bool:
