@@ -250,6 +250,7 @@ _OWNED_LABEL = re.compile(
 
 
 _KIND_WORDS = (
+    (re.compile(r"推翻|翻案|重新讨论|再议|reopen|revisit|re-?discuss", re.I), REOPEN),
     (re.compile(r"还没定|未定|待定|没定|open question|unresolved", re.I), QUESTION),
     (re.compile(r"决定|决议|结论|decided|decision|agreed", re.I), DECISION),
     (re.compile(r"待办|行动|跟进|action|todo|follow", re.I), ACTION),
@@ -349,7 +350,37 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
             notes.statements.append(statement)
         else:
             notes.statements.extend(_classify(c, people=known) for c in _clauses(body, known))
+    _choices_answered(notes.statements)
     return notes
+
+
+_CHOICE = re.compile(
+    r"要不要|是否|还是|\b(?:should we|do we|shall we|are we (?:going to|keeping|dropping)|"
+    r"keep or)\b",
+    re.I,
+)
+
+
+# An opinion is no decision: "我觉得要，但…", "I think so, but…".
+_HEDGE = re.compile(
+    r"\b(?:i think|i guess|maybe|might|perhaps|not sure|but)\b|我觉得|可能|但是?|不确定|感觉", re.I
+)
+
+
+def _choices_answered(statements: list[Statement]) -> None:
+    """'jojo: 要不要放到下单前再弹？' 'xuming: 放到下单前，首页不弹': the answer is a decision."""
+    for question, answer in zip(statements, statements[1:], strict=False):
+        if (
+            question.kind == QUESTION
+            and answer.kind == NOTE
+            and question.speaker
+            and answer.speaker
+            and answer.speaker != question.speaker
+            and _CHOICE.search(question.text)
+            and not _UNSETTLED.search(answer.text)
+            and not _HEDGE.search(answer.text)
+        ):
+            answer.kind = DECISION
 
 
 def _clauses(text: str, people: set[str]) -> list[str]:
@@ -398,8 +429,12 @@ def _answer_actions(statement: Statement, people: set[str]) -> list[Statement]:
 def _labelled(kind: str, text: str, label: str, people: set[str]) -> Statement:
     if kind == DECISION and _REOPEN.search(text) and _SETTLED.search(text):
         return Statement(DECISION, text, label=label)  # "revisited …: settled, we fail closed"
-    if kind == DECISION and (_REOPEN.search(text) or _UNSETTLED.search(text)):
+    if kind == DECISION and (
+        _REOPEN.search(text) or _UNSETTLED.search(text) or _OPEN_MATTER.search(text)
+    ):
         return Statement(REOPEN, text, label=label)  # "决定：…改回周五，没定下来"
+    if kind == REOPEN and _SETTLED.search(text) and not _OPEN_MATTER.search(text):
+        return Statement(DECISION, text, label=label)
     if kind == ACTION:
         return _action(text, label, people)
     if kind == QUESTION and _UNOWNED.search(text) and not _QUESTION.search(text):
