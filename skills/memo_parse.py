@@ -27,6 +27,7 @@ from skills.memo_words import (
     KIND_OF_LABEL,
     KIND_WORDS,
     LABEL_RE,
+    MARKER_KINDS,
     MENTION_RE,
     NOTE,
     OPEN_MATTER_RE,
@@ -38,6 +39,8 @@ from skills.memo_words import (
     REOPEN_RE,
     SELF_RE,
     SETTLED_RE,
+    TABLE_DUE,
+    TABLE_OWNER,
     TRAILING_OWNER_RE,
     UNOWNED_RE,
     UNSETTLED_RE,
@@ -104,7 +107,12 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
     notes = Notes(title="")
     section_kind: str | None = None
     section_label = ""
+    table: list[str] = []  # the header cells of the table being read
     for index, line in enumerate(lines):
+        if line.lstrip().startswith("|"):
+            table = _table_row(line, table, notes)
+            continue
+        table = []
         mark, body = strip_bullet(line)
         heading = heading_candidate(line) if not mark else None
         if heading is not None and not heading.inline:
@@ -163,7 +171,15 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
                 notes.statements.append(Statement(QUESTION, rest, label=name, speaker=speaker))
                 continue
             if not re.search(r"https?$", name):
-                notes.statements.append(Statement(FIELD, rest, label=name))
+                said = _classify(rest, people=known)
+                if said.kind in (DECISION, QUESTION, REOPEN) or (
+                    said.kind == ACTION and said.owner
+                ):
+                    # "exp_0729 新人券门槛：通过" is a decision about what the label names
+                    said.text, said.label = body, name
+                    notes.statements.append(said)
+                else:
+                    notes.statements.append(Statement(FIELD, rest, label=name))
                 continue
         if section_kind and section_kind != FIELD:
             statement = _labelled(section_kind, body, section_label, known)
@@ -196,9 +212,29 @@ def _choices_answered(statements: list[Statement]) -> None:
             answer.kind = DECISION
 
 
+def _table_row(line: str, header: list[str], notes: Notes) -> list[str]:
+    """A Markdown table of work ("| item | owner | due |"): each row an action."""
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if not header:
+        return cells
+    if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+        return header
+    owner_at = next((i for i, h in enumerate(header) if TABLE_OWNER.search(h)), None)
+    due_at = next((i for i, h in enumerate(header) if TABLE_DUE.search(h)), None)
+    task = " ".join(c for i, c in enumerate(cells) if i not in (owner_at, due_at) and c)
+    owner = cells[owner_at] if owner_at is not None and owner_at < len(cells) else ""
+    if UNOWNED_RE.search(owner) or UNSETTLED_RE.search(owner) or owner in ("?", "-", "—"):
+        owner = ""
+    due = cells[due_at] if due_at is not None and due_at < len(cells) else ""
+    notes.statements.append(Statement(ACTION, task, owner=owner.lstrip("@"), due=due))
+    return header
+
+
 def _clauses(text: str, people: set[str]) -> list[str]:
     """A prose line holding several statements: split at ';', and at ',' before a name."""
-    parts = [p.strip() for p in re.split(r"[;；]\s*", text) if p.strip()]
+    parts = [
+        p.strip() for p in re.split(r"[;；。]\s*|(?<=[a-z)])\.\s+(?=[A-Za-z])", text) if p.strip()
+    ]
     out: list[str] = []
     for part in parts:
         pieces = (
@@ -257,15 +293,27 @@ def _labelled(kind: str, text: str, label: str, people: set[str]) -> Statement:
 
 def _classify(text: str, speaker: str = "", people: set[str] | None = None) -> Statement:
     people = people or set()
+    for marker, kind in MARKER_KINDS:
+        if text.startswith(marker):
+            rest = text[len(marker) :].lstrip("\ufe0f ").strip()
+            if kind == ACTION:
+                action = _action(rest, "", people)
+                action.speaker = speaker
+                return action
+            if kind == DECISION and (UNSETTLED_RE.search(rest) or OPEN_MATTER_RE.search(rest)):
+                return Statement(REOPEN, rest, speaker=speaker)
+            return Statement(kind, rest, speaker=speaker)
     if REOPEN_RE.search(text) or (DECIDED_RE.search(text) and UNSETTLED_RE.search(text)):
         return Statement(REOPEN, text, speaker=speaker)
     if QUESTION_RE.search(text):
         return Statement(QUESTION, text, speaker=speaker)
-    if DECIDED_RE.search(text):
-        return Statement(DECISION, text, speaker=speaker)
-    if speaker and SELF_RE.search(text):
+    if speaker and SELF_RE.search(text):  # "ok. I'll take it" is a promise before an agreement
         due = DUE_RE.search(text)
         return Statement(ACTION, text, speaker=speaker, owner=speaker, due=_due(due))
+    if DECIDED_RE.search(text):
+        return Statement(DECISION, text, speaker=speaker)
+    if OPEN_MATTER_RE.search(text):  # "X wanted …, Y said no, we didn't settle it"
+        return Statement(REOPEN, text, speaker=speaker)
     action = _action(text, "", people)
     if action.owner or UNOWNED_RE.search(text):
         action.speaker = speaker
@@ -323,6 +371,8 @@ def unaddressed(notes: Notes) -> list[tuple[str, str]]:
             found.append(("owner", s.text))
         elif s.kind in (NOTE, FIELD) and OPEN_MATTER_RE.search(s.text):
             found.append(("reopen", s.text))  # "still debating X", "意见不一致"
+        elif s.kind in (NOTE, FIELD) and UNSETTLED_RE.search(s.text):
+            found.append(("question", s.text))  # "…，下次再聊", "…，还不清楚", "待确认：…"
     return found
 
 

@@ -114,7 +114,9 @@ UNSETTLED_RE = re.compile(
     r"\b(didn'?t settle|not settled|no decision|undecided|no conclusion|no answer|nobody knew|"
     r"no one knew|unclear|tbd|next time|take (?:it|this) offline|parked|revisit later|later)\b|"
     r"没结论|没有结论|待定|未定|不清楚|没人知道|下次再|回头再|再说|以后再|暂不讨论|没定|"
-    r"没讨论|先不定",
+    r"没讨论|先不定|先放着|先放一放|没人能回答|没人回答|没答上来|待确认|\bpark(?:ed|"
+    r"ing)? (?:it|this)\b|"
+    r"\bno one could answer\b|\bnobody could answer\b|\bstill unclear\b",
     re.I,
 )
 # Said of a matter, these leave it open.
@@ -125,17 +127,28 @@ OPEN_MATTER_RE = re.compile(
     r"没有结论|没定下来|没达成一致",
     re.I,
 )
-SETTLED_RE = re.compile(r"\b(settled|resolved|decided|final)\b|定了|已定|敲定|达成一致", re.I)
+SETTLED_RE = re.compile(
+    r"\b(settled|resolved|decided|final|still keep|we keep)\b|定了|已定|敲定|达成一致|"
+    r"还是维持|维持",
+    re.I,
+)
+# Markers teams put before a line: ✅ decided, 👉 action, ❓ open.
+MARKER_KINDS = (("✅", "decision"), ("☑", "decision"), ("👉", "action"), ("➡", "action"),
+                ("❓", "question"), ("❔", "question"))  # fmt: skip
+TABLE_OWNER = re.compile(r"负责人|owner|who|谁|assignee", re.I)
+TABLE_DUE = re.compile(r"截止|due|deadline|date|日期|时间", re.I)
 ARROW_RE = re.compile(r"[?？]\s*(?:→|->|=>|A\s*[:：]|答\s*[:：])\s*(?P<answer>\S.*)$")
 DECIDED_RE = re.compile(
     r"\b(we )?(decided|agreed|settled on|go(?:ing)? with|let'?s go with|chose|will use|final call|"
-    r"approved|signed off)\b|决定|定了|就这么定|拍板|同意|确定了|结论是",
+    r"approved|signed off|greenlit|rejected|we keep|we stop)\b|决定|定了|就这么定|拍板|同意|"
+    r"确定了|结论是|"
+    r"通过|否决|不做|维持|就这么办|^\s*(?:行|好|ok|okay)[，,.]\s*\S",
     re.I,
 )
 UNOWNED_RE = re.compile(
     r"\b(someone|somebody|anyone|tbd|no owner|unassigned|nobody|who owns|who will|who(?:'s| is) "
     r"(?:on|taking|doing|owning))\b|需要有人|没人接|没有人|还没人|谁负责|谁来|待认领|无人|"
-    r"没人跟|暂无负责人",
+    r"没人跟|暂无负责人|找个人|找人|得有人|需要人|没人认领|\bowner\s*[:：]?\s*(?:\?|tbd)",
     re.I,
 )
 DUE_RE = re.compile(
