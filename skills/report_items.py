@@ -191,7 +191,7 @@ def _is_work(text: str, label: str, router: Router) -> bool:
     # A state alone ("coffee machine is fixed") is no work: it must also look like the team's.
     score = 1.2 * bool(refs(text)) + 1.0 * bool(label) + 0.5 * bool(state_of(text))
     score += 2.5 * router.likeness(text)
-    return score >= 1.0
+    return score >= 0.85
 
 
 def _clean(text: str) -> str:

@@ -20,9 +20,11 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(blocked|blocker|blocking|stuck|waiting (?:on|for)|wait(?:ing)? for|"
             r"can'?t (?:get|repro|reproduce|access|merge|deploy)|cannot|depends on|need(?:s|ed)? "
-            r"(?:help|access|approval|review)|risks?|at risk)\b"
+            r"(?:help|access|approval|review)|risks?|at risk|slipped|delayed|ran out|"
+            r"hasn'?t (?:delivered|arrived|replied|answered|shipped)|can'?t \w+(?: \w+)? until|"
+            r"until (?:they|the \w+|it) (?:reply|replies|send|sends|goes through|arrives))\b"
             r"|阻塞|卡在|卡住|卡着|被卡|还卡|等待|在等|等着|还在等|等.{0,8}(?:回复|审批|"
-            r"审核|权限|运维)|风险|依赖|没权限|没有权限|没法|无法|没办法",
+            r"审核|权限|运维)|风险|依赖|没权限|没有权限|没法|无法|没办法|延期|推迟了|还没到|没到货",
             re.I,
         ),
     ),
