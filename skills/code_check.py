@@ -45,6 +45,8 @@ def check(
                 if "check" in pattern:
                     known = by_name.get(pattern["check"])
                     found = known is not None and known.finds(line)
+                    if found and known and known.language and known.language != language:
+                        found = False
                     if found and known and known.unless_snippet:
                         found = not re.search(known.unless_snippet, code)
                 else:

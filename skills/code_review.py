@@ -80,7 +80,9 @@ _REVIEW_WORDS = re.compile(
 )
 _ASKS = re.compile(
     r"\b(please|pls|plz|should|must|need(?:s)? to|don'?t|do not|avoid|never|instead|again|"
-    r"forgot|missing|without)\b|请|别|不要|应该|必须|改成|改掉|忘了|又|没有|拜托|不能",
+    r"forgot|missing|without)\b|请|别|不要|应该|必须|改成|改掉|忘了|又|没有|拜托|不能|"
+    r"一定要|要带|得带|"
+    r"记得|包一下|加上",
     re.I,
 )
 _LOOP = re.compile(
@@ -215,6 +217,8 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, Any]]:
                 for a in seen
                 if a != need and a not in _WANTED and len(a) >= 4 and not _FILE.search(a)
             ]
+            if " " in need:
+                about = []  # a statement every script carries (`set -euo pipefail`), not a call
             return [
                 {
                     "require_snippet": need,

@@ -131,6 +131,7 @@ class Check:
     describes: re.Pattern[str]
     finds: Callable[[str], bool]  # does this code line break it?
     unless_snippet: str = ""  # nothing is broken when the snippet has this (e.g. a test)
+    language: str = ""  # only snippets in this language (see language_of) can break it
 
 
 def _regex(pattern: str) -> Callable[[str], bool]:
@@ -141,6 +142,17 @@ def _regex(pattern: str) -> Callable[[str], bool]:
 _DEF = re.compile(
     r"^\s*(?:async\s+)?def\s+(?P<name>[A-Za-z]\w*)\s*\((?P<params>.*)\)\s*(?P<ret>->)?"
 )
+
+
+def _unquoted_variable(line: str) -> bool:
+    """A shell line that uses `$x` / `${x}` outside double quotes (not in an assignment)."""
+    if re.match(r"^\s*(?:#|\w+=\S*$)", line):
+        return False
+    for match in re.finditer(r"\$\{?[A-Za-z_]\w*", line):
+        before = line[: match.start()]
+        if before.count('"') % 2 == 0 and before.count("'") % 2 == 0:
+            return True
+    return False
 
 
 _SET_CALL = re.compile(r"\.(?P<name>set|Set|setex|put)\s*\(")
@@ -278,6 +290,30 @@ CHECKS = (
         "bare-except",
         re.compile(r"bare except|catch[- ]all|swallow|吞(?:掉)?异常|裸\s*except|空\s*except", re.I),
         _regex(r"^\s*except\s*(?:(?:Base)?Exception\s*(?:as\s+\w+)?)?\s*:"),
+    ),
+    Check(
+        "unquoted-shell-variable",
+        re.compile(r"\bquote|unquoted|引号", re.I),
+        lambda line: _unquoted_variable(line),
+        language="shell",
+    ),
+    Check(
+        "partition-filter",
+        re.compile(
+            r"分区|partition(?:ed)?\b|\bdt (?:条件|范围|filter|predicate)|(?:without|没有|"
+            r"不带)\s*dt\b",
+            re.I,
+        ),
+        _regex(r"(?i)\bfrom\s+[\w.]+"),
+        unless_snippet=r"(?i)\b(?:dt|ds|pt|partition_date|p_date)\s*(?:=|>|<|between|in\b)",
+        language="sql",
+    ),
+    Check(
+        "division-by-zero",
+        re.compile(r"除零|除以零|divi(?:de|sion) by zero|nullif|safe[_ ]divide", re.I),
+        _regex(r"(?i)(?<![/*-])/\s*(?!nullif\b)(?:sum|count|avg)?\(?\s*[a-z_]\w*(?![\w(])"),
+        unless_snippet=r"(?i)\bnullif\s*\(|safe_divide|\bcase\s+when\b[^\n]*\b0\b",
+        language="sql",
     ),
     Check(
         "error-path-test",
