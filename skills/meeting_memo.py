@@ -97,6 +97,7 @@ _SAME_PHRASE = (
     (re.compile(r"需求评审|requirements? review"), "requirements review"),
     (re.compile(r"回顾会?|retrospective"), "retro"),
     (re.compile(r"站会|stand-?up"), "standup"),
+    (re.compile(r"\bcab\b|change advisory board|change review|变更评审"), "change review"),
     (re.compile(r"迭代计划|sprint planning|计划会"), "sprint planning"),
 )
 
@@ -274,14 +275,15 @@ def _fields(members: Sequence[tuple[Material, Notes]]) -> list[str]:
 
 def choose_type(notes: Notes, types: Sequence[dict], people: Iterable[str] = ()) -> dict | None:
     tokens = title_tokens(notes.title, people)
-    best, score = None, 0.0
-    for t in types:
-        name_tokens = _TITLE_TOKEN.findall(t["name"].lower())
-        s = _contains(name_tokens, tokens) if tokens else 0.0
-        if s > score:
-            best, score = t, s
-    if best is not None and score >= 0.6:
-        return best
+    scored = sorted(
+        ((_contains(_TITLE_TOKEN.findall(t["name"].lower()), tokens) if tokens else 0.0, i, t)
+         for i, t in enumerate(types)),
+        key=lambda x: (-x[0], x[1]),
+    )  # fmt: skip
+    if scored and scored[0][0] >= 0.6:
+        return scored[0][2]
+    if scored and scored[0][0] >= 0.5 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return scored[0][2]  # "Monday sync" is the team's "ops sync" when nothing else fits
     labels = {key(s.label) for s in notes.statements if s.label}
     best, score = None, 0.0
     for t in types:
