@@ -16,6 +16,7 @@ from skills.memo_words import (
     ACTION,
     ANSWER,
     ARROW_RE,
+    ASKING_RE,
     ASKS_LABEL_RE,
     ASSIGN_RE,
     CHOICE_RE,
@@ -305,6 +306,9 @@ def _classify(text: str, speaker: str = "", people: set[str] | None = None) -> S
             return Statement(kind, rest, speaker=speaker)
     if REOPEN_RE.search(text) or (DECIDED_RE.search(text) and UNSETTLED_RE.search(text)):
         return Statement(REOPEN, text, speaker=speaker)
+    if UNOWNED_RE.search(text) and not ASKING_RE.match(text):
+        # "someone needs to update the asset register, owner: ?" is an action nobody owns
+        return Statement(ACTION, text, speaker=speaker)
     if QUESTION_RE.search(text):
         return Statement(QUESTION, text, speaker=speaker)
     if speaker and SELF_RE.search(text):  # "ok. I'll take it" is a promise before an agreement

@@ -109,6 +109,12 @@ REOPEN_RE = re.compile(
     r"再议|又提出|重新评估|又讨论|翻案|重新考虑|又提了|又吵|又拿出来|再次讨论|重新提",
     re.I,
 )
+# A line that asks rather than tells.
+ASKING_RE = re.compile(
+    r"^\W*(?:who|what|when|where|why|how|is|are|do|does|can|should|will|谁|什么|怎么|要不要|"
+    r"是否)\b",
+    re.I,
+)
 # A reply that defers or leaves it open answers nothing.
 UNSETTLED_RE = re.compile(
     r"\b(didn'?t settle|not settled|no decision|undecided|no conclusion|no answer|nobody knew|"
@@ -116,7 +122,9 @@ UNSETTLED_RE = re.compile(
     r"没结论|没有结论|待定|未定|不清楚|没人知道|下次再|回头再|再说|以后再|暂不讨论|没定|"
     r"没讨论|先不定|先放着|先放一放|没人能回答|没人回答|没答上来|待确认|\bpark(?:ed|"
     r"ing)? (?:it|this)\b|"
-    r"\bno one could answer\b|\bnobody could answer\b|\bstill unclear\b",
+    r"\bno one could answer\b|\bnobody could answer\b|\bstill unclear\b|\bnot sure (?:yet|"
+    r"if|whether)\b|"
+    r"\bunsure\b|还不确定|不确定",
     re.I,
 )
 # Said of a matter, these leave it open.
