@@ -44,7 +44,8 @@ def check(
                     continue
                 if "check" in pattern:
                     known = by_name.get(pattern["check"])
-                    found = known is not None and known.finds(line)
+                    text = _statement(lines, number - 1) if known and known.multiline else line
+                    found = known is not None and known.finds(text)
                     if found and known and known.language and known.language != language:
                         found = False
                     if found and known and known.unless_snippet:

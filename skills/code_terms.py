@@ -132,6 +132,7 @@ class Check:
     finds: Callable[[str], bool]  # does this code line break it?
     unless_snippet: str = ""  # nothing is broken when the snippet has this (e.g. a test)
     language: str = ""  # only snippets in this language (see language_of) can break it
+    multiline: bool = False  # finds() reads the whole statement that starts on the line
 
 
 def _regex(pattern: str) -> Callable[[str], bool]:
@@ -142,6 +143,13 @@ def _regex(pattern: str) -> Callable[[str], bool]:
 _DEF = re.compile(
     r"^\s*(?:async\s+)?def\s+(?P<name>[A-Za-z]\w*)\s*\((?P<params>.*)\)\s*(?P<ret>->)?"
 )
+
+
+def _effect_without_deps(statement: str) -> bool:
+    """`useEffect(() => { … })` whose call ends without a dependency array."""
+    if not re.match(r"\s*(?:React\.)?use(?:Layout)?Effect\s*\(", statement):
+        return False
+    return re.search(r",\s*\[[^\]]*\]\s*\)\s*;?\s*$", statement.strip()) is None
 
 
 def _unquoted_variable(line: str) -> bool:
@@ -309,10 +317,16 @@ CHECKS = (
         language="sql",
     ),
     Check(
+        "effect-without-deps",
+        re.compile(r"依赖数组|依赖列表|dependency (?:array|list)|deps array|第二个参数", re.I),
+        lambda statement: _effect_without_deps(statement),
+        multiline=True,
+    ),
+    Check(
         "division-by-zero",
         re.compile(r"除零|除以零|divi(?:de|sion) by zero|nullif|safe[_ ]divide", re.I),
         _regex(r"(?i)(?<![/*-])/\s*(?!nullif\b)(?:sum|count|avg)?\(?\s*[a-z_]\w*(?![\w(])"),
-        unless_snippet=r"(?i)\bnullif\s*\(|safe_divide|\bcase\s+when\b[^\n]*\b0\b",
+        unless_snippet=r"(?i)\bnullif\s*\(|safe_divide|\bcase\s+when\b[^\n]*\b0\b|\.replace\(\s*0\s*,",
         language="sql",
     ),
     Check(
