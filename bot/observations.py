@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -85,10 +86,16 @@ class ObservationStore:
         return await Observation.filter(tenant=tenant, message_id=message_id).delete()
 
     async def read(
-        self, person: Person, since: datetime | None = None, until: datetime | None = None
+        self,
+        person: Person,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        ids: Collection[str] | None = None,
     ) -> list[PlainObservation]:
-        """Decrypt one person's observations, oldest first."""
+        """Decrypt one person's observations (or only those with these ids), oldest first."""
         query = Observation.filter(person=person).prefetch_related("channel")
+        if ids is not None:
+            query = query.filter(id__in=[i for i in ids if _is_uuid(i)])
         if since is not None:
             query = query.filter(occurred_at__gte=since)
         if until is not None:
@@ -127,3 +134,11 @@ class ObservationStore:
                 person.wrapped_key, key_ref(person.tenant_id, person.id)
             )
         return self._keys[person.id]
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

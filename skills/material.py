@@ -65,8 +65,9 @@ async def read_person(
     since: datetime | None = None,
     until: datetime | None = None,
     channels: set[str] | None = None,
+    only_ids: set[str] | None = None,
 ) -> list[Material]:
-    rows = await store.read(person, since, until)
+    rows = await store.read(person, since, until, ids=only_ids)
     return [
         Material(
             id=row.id,
@@ -91,7 +92,5 @@ async def read_people(
     """Everyone's consented messages, oldest first (optionally only the given observation ids)."""
     found: list[Material] = []
     for person in people:
-        found.extend(await read_person(store, person, channels=channels))
-    if only_ids is not None:
-        found = [m for m in found if m.id in only_ids]
+        found.extend(await read_person(store, person, channels=channels, only_ids=only_ids))
     return sorted(found, key=lambda m: m.occurred_at)
