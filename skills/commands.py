@@ -173,6 +173,21 @@ async def _target_team(
     return team
 
 
+async def _version_command(
+    ctx: Context, args: Args, verb: str, usage: str
+) -> tuple[str, Skill, int | None, tuple[str, ...]] | None:
+    """`/skill VERB NAME [version] [#channel]`: the name, the team's skill, the version asked
+    for and the other words; None after telling the person what was missing."""
+    name = await _name(ctx, args, usage)
+    if not name:
+        return None
+    picks, words = _split_channels(args.words[1:])
+    skill = await _existing(ctx, name, picks, f"/skill {verb} {name}")
+    if skill is None:
+        return None
+    return name, skill, _number(words[0]) if words else None, words
+
+
 async def _existing(ctx: Context, name: str, picks: tuple[str, ...], command: str) -> Skill | None:
     """The team's skill for show, correct, publish, rollback; None after saying there is none."""
     found = await _resolve(ctx, name, picks, command)
@@ -257,13 +272,9 @@ async def list_skills(ctx: Context, args: Args) -> None:
     usage="show NAME [version] [#channel]",
 )
 async def show(ctx: Context, args: Args) -> None:
-    name = await _name(ctx, args, "show NAME")
-    if not name:
-        return
-    picks, words = _split_channels(args.words[1:])
-    skill = await _existing(ctx, name, picks, f"/skill show {name}")
-    if skill is not None:
-        number = _number(words[0]) if words else None
+    found = await _version_command(ctx, args, "show", "show NAME")
+    if found is not None:
+        name, skill, number, _ = found
         await answer(ctx, await engine(ctx).show(ctx.tenant, name, number, team=skill.team))
 
 
@@ -364,14 +375,10 @@ async def _may_manage(ctx: Context, skill: Skill) -> bool:
     usage="publish NAME [version] [#channel]",
 )
 async def publish(ctx: Context, args: Args) -> None:
-    name = await _name(ctx, args, "publish NAME")
-    if not name:
+    found = await _version_command(ctx, args, "publish", "publish NAME")
+    if found is None or not await _may_manage(ctx, found[1]):
         return
-    picks, words = _split_channels(args.words[1:])
-    skill = await _existing(ctx, name, picks, f"/skill publish {name}")
-    if skill is None or not await _may_manage(ctx, skill):
-        return
-    number = _number(words[0]) if words else None
+    name, skill, number, words = found
     preview = await engine(ctx).publish_preview(ctx.tenant, name, number, team=skill.team)
     if not preview.ok or preview.version is None:
         await ctx.reply(preview.text)
@@ -425,13 +432,9 @@ async def publish_cancelled(ctx: Context, action: Action) -> None:
     usage="rollback NAME [version] [#channel]",
 )
 async def rollback(ctx: Context, args: Args) -> None:
-    name = await _name(ctx, args, "rollback NAME [version]")
-    if not name:
-        return
-    picks, words = _split_channels(args.words[1:])
-    skill = await _existing(ctx, name, picks, f"/skill rollback {name}")
-    if skill is not None and await _may_manage(ctx, skill):
-        number = _number(words[0]) if words else None
+    found = await _version_command(ctx, args, "rollback", "rollback NAME [version]")
+    if found is not None and await _may_manage(ctx, found[1]):
+        name, skill, number, _ = found
         await answer(ctx, await engine(ctx).rollback(ctx.tenant, name, number, team=skill.team))
 
 
