@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 
 from bot.consent.ledger import ConsentLedger
 from bot.storage.models import Skill, SkillContribution, SkillVersion, Tenant
+from bot.storage.vault import Vault
 from skills import scope, store
 from skills.material import visible_user_ids
+from skills.sealed import opened
 from skills.visibility import authors, source_owners, visible_template
 
 
@@ -46,7 +48,7 @@ class SkillSummary:
 
 
 async def skill_summaries(
-    tenant: Tenant, ledger: ConsentLedger, name: str | None = None
+    tenant: Tenant, ledger: ConsentLedger, vault: Vault, name: str | None = None
 ) -> list[SkillSummary]:
     """Every skill of the workspace (or every team's skill called `name`)."""
     found = []
@@ -56,7 +58,7 @@ async def skill_summaries(
     for skill in await query.order_by("name", "team"):
         rows = await store.versions(skill)
         row = await store.current(skill) or (rows[-1] if rows else None)
-        view = await version_view(tenant, ledger, skill, row) if row else None
+        view = await version_view(tenant, ledger, vault, skill, row) if row else None
         found.append(SkillSummary(skill, rows, view, await team_label(tenant, skill)))
     return found
 
@@ -72,9 +74,9 @@ async def find_skill(tenant: Tenant, name: str, team: str = "") -> Skill | None:
 
 
 async def version_view(
-    tenant: Tenant, ledger: ConsentLedger, skill: Skill, row: SkillVersion
+    tenant: Tenant, ledger: ConsentLedger, vault: Vault, skill: Skill, row: SkillVersion
 ) -> VersionView:
-    template = (row.artifact or {}).get("template", {})
+    template = (await opened(row, vault)).get("template", {})
     contributions = await SkillContribution.filter(version=row).prefetch_related("person")
     counts = {c.person.user_id: c.observations for c in contributions}
     live = await visible_user_ids(tenant, ledger, set(counts) | authors(template))

@@ -24,7 +24,8 @@ class SkillPages:
         tenants, tenant = await self.pages.workspace(request)
         if tenant is None:
             return self.pages.choose(request, "Skills", "skills", "/admin/skills", tenants)
-        found = await data.skill_summaries(tenant, self.pages.services.ledger)
+        services = self.pages.services
+        found = await data.skill_summaries(tenant, services.ledger, services.vault)
         return self.pages.render(
             request, "Skills", "skills", tenant, skills_body(workspace_key(tenant), found)
         )
@@ -37,7 +38,8 @@ class SkillPages:
         ws = workspace_key(tenant)
         team = request.query.get("team")
         if team is None:  # the only team's, or a list of the teams that have one
-            teams = await data.skill_summaries(tenant, self.pages.services.ledger, name)
+            services = self.pages.services
+            teams = await data.skill_summaries(tenant, services.ledger, services.vault, name)
             if len(teams) > 1:
                 body = skills_body(ws, teams, f"Skill {name}: one per team")
                 return self.pages.render(request, f"Skill {name}", "skills", tenant, body)
@@ -72,7 +74,9 @@ class SkillPages:
                 "Its page lists the versions there are: "
                 + href(f"/admin/skills/{name}", ws=ws, team=skill.team),
             )
-        view = await data.version_view(tenant, self.pages.services.ledger, skill, row)
+        view = await data.version_view(
+            tenant, self.pages.services.ledger, self.pages.services.vault, skill, row
+        )
         body = skill_body(ws, skill, rows, view, await data.team_label(tenant, skill))
         return self.pages.render(request, f"Skill {name}", "skills", tenant, body)
 

@@ -12,12 +12,14 @@ from pathlib import Path
 
 from bot.consent.ledger import ConsentLedger
 from bot.storage.models import Skill, SkillVersion, Tenant
+from bot.storage.vault import Vault
 from skills import agentskills, store
 from skills.body import offline_body
 from skills.kinds import BUILTIN, kind_for
 from skills.material import visible_user_ids
 from skills.reply import Reply
 from skills.scope import channel_names, team_channels
+from skills.sealed import opened
 from skills.visibility import authors, visible_provenance, visible_template
 
 
@@ -25,6 +27,7 @@ class SkillCatalog:
     """The catalog half of the SkillEngine (it provides `ledger` and `_contributions`)."""
 
     ledger: ConsentLedger
+    vault: Vault
     _contributions: Callable[[SkillVersion], Awaitable[dict[str, int]]]
 
     # -- showing, publishing, rolling back ----------------------------------------------------
@@ -65,11 +68,12 @@ class SkillCatalog:
         )
         if row is None:
             return Reply(f"*{name}* has no version yet: `/skill learn {name}`.", ok=False)
-        template = row.artifact.get("template", {})
+        artifact = await opened(row, self.vault)
+        template = artifact.get("template", {})
         contributors = await self._contributions(row)
         live = await visible_user_ids(tenant, self.ledger, set(contributors) | authors(template))
         view = visible_template(template, live)
-        kind = kind_for(row.artifact.get("kind", skill.kind))
+        kind = kind_for(artifact.get("kind", skill.kind))
         shown = [
             f"{u} ({n} messages)" if n else f"{u} (corrections)"
             for u, n in sorted(contributors.items())
@@ -82,13 +86,13 @@ class SkillCatalog:
             f"*{name}* v{row.number} ({row.status}) — {skill.kind}"
             + f", for {channels or 'the whole workspace'}"
             + (f", owner {skill.owner_user_id}" if skill.owner_user_id else ""),
-            row.artifact.get("description", skill.description),
+            artifact.get("description", skill.description),
             f"Contributors: {', '.join(shown) or 'none who still take part'}"
             + (f" ({hidden} who withdrew are hidden)" if hidden else ""),
             f"Runs: {row.run_count} of this version, {sum(r.run_count for r in rows)} in all",
         ]
         lines.extend(f"• {line}" for line in kind.summary(view))
-        corrections = [c for c in row.artifact.get("corrections", []) if c["by"] in live]
+        corrections = [c for c in artifact.get("corrections", []) if c["by"] in live]
         if corrections:
             lines.append("Corrections: " + "; ".join(c["text"] for c in corrections))
         lines.append("Versions: " + ", ".join(f"v{r.number} {r.status}" for r in rows))
@@ -116,22 +120,26 @@ class SkillCatalog:
                 f"*{name}* has no draft to publish. `/skill learn {name}` makes one.", ok=False
             )
         live_now = await store.published(skill)
-        everyone = authors(target.artifact.get("template", {}))
-        if live_now is not None:
-            everyone |= authors(live_now.artifact.get("template", {}))
-        diff = self.diff(live_now, target, await visible_user_ids(tenant, self.ledger, everyone))
+        new = await opened(target, self.vault)
+        old = await opened(live_now, self.vault) if live_now is not None else None
+        everyone = authors(new.get("template", {}))
+        if old is not None:
+            everyone |= authors(old.get("template", {}))
+        diff = self.diff(old, new, await visible_user_ids(tenant, self.ledger, everyone))
         return Reply(
             f"Publish *{name}* v{target.number}? Changes from "
             f"{f'v{live_now.number}' if live_now else 'nothing published'}:\n```\n{diff}\n```",
             version=target,
         )
 
-    def diff(self, old: SkillVersion | None, new: SkillVersion, live: set[str]) -> str:
-        def lines(row: SkillVersion | None) -> list[str]:
-            if row is None:
+    def diff(self, old: dict | None, new: dict, live: set[str]) -> str:
+        """What changes between two opened artifacts, as far as `live` people taught them."""
+
+        def lines(artifact: dict | None) -> list[str]:
+            if artifact is None:
                 return []
-            kind = kind_for(row.artifact.get("kind", ""))
-            return kind.summary(visible_template(row.artifact.get("template", {}), live))
+            kind = kind_for(artifact.get("kind", ""))
+            return kind.summary(visible_template(artifact.get("template", {}), live))
 
         changes = [
             line
@@ -191,17 +199,17 @@ class SkillCatalog:
             raise LookupError(f"{name!r} has no version to export; learn it first.")
         # Only what people whose consent is in force taught leaves the workspace.
         everyone = await store.contributor_ids(row)
-        template = row.artifact.get("template", {})
+        artifact, provenance = await opened(row, self.vault), row.provenance or {}
+        template = artifact.get("template", {})
         taught_by = set(everyone) | authors(template)
         live = await visible_user_ids(tenant, self.ledger, taught_by)
-        artifact, provenance = row.artifact, row.provenance or {}
         if taught_by - live:  # someone withdrew: their words and their ids stay home
             view = visible_template(template, live)
-            description = row.artifact.get("description", "")
+            description = artifact.get("description", "")
             artifact = {
-                **row.artifact,
+                **artifact,
                 "template": view,
-                "body": offline_body(name, row.artifact.get("kind", ""), view, description),
+                "body": offline_body(name, artifact.get("kind", ""), view, description),
                 "body_source": "offline",
             }
             provenance = await visible_provenance(tenant, skill, provenance, live)
@@ -222,7 +230,9 @@ class SkillCatalog:
         metadata = fields.get("metadata") or {}
         names = str(metadata.get("contributors", "")) if isinstance(metadata, dict) else ""
         contributors = {u.strip(): 0 for u in names.split(",") if u.strip()}
-        row = await store.add_version(skill, found.artifact, found.provenance, contributors, by)
+        row = await store.add_version(
+            skill, found.artifact, found.provenance, contributors, by, self.vault
+        )
         origin = "another tool" if found.foreign else "Apprentice"
         return Reply(
             f"Imported *{found.name}* as v{row.number} (draft), made by {origin}.", version=row

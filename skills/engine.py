@@ -36,6 +36,7 @@ from skills.material import (
 from skills.model_run import run_with_model
 from skills.reply import Reply
 from skills.scope import channel_names, team_channels
+from skills.sealed import opened
 from skills.text import iso_week_label, parse_iso_week, week_bounds
 from skills.visibility import authors, visible_template
 
@@ -108,10 +109,10 @@ class SkillEngine(SkillCatalog):
             skill.owner_user_id = by
             await skill.save(update_fields=["owner_user_id"])
         previous = await store.latest(skill)
-        corrections = [
-            c
-            for c in (previous.artifact.get("corrections", []) if previous else [])
-            if not c.get("skipped")
+        live_now = {p.user_id for p in people}
+        before = await opened(previous, self.vault) if previous else {}
+        corrections = [  # a withdrawn person's corrections stay out of what is learned now
+            c for c in before.get("corrections", []) if not c.get("skipped") and c["by"] in live_now
         ]
         artifact = self._artifact(skill, kind, learned, channels)
         artifact = replay(artifact, corrections)
@@ -120,7 +121,7 @@ class SkillEngine(SkillCatalog):
         contributors = dict(learned.contributors)
         for c in corrections:
             contributors.setdefault(c["by"], 0)
-        row = await store.add_version(skill, artifact, provenance, contributors, by)
+        row = await store.add_version(skill, artifact, provenance, contributors, by, self.vault)
         log.info(
             "skill.learned",
             skill=name,
@@ -333,6 +334,7 @@ class SkillEngine(SkillCatalog):
             return Reply(
                 f"There is no version of `{name}` to correct yet: `/skill learn {name}`.", ok=False
             )
+        current = await opened(row, self.vault)
         if not await self.ledger.live_grant(tenant, by):
             return Reply(
                 "Corrections become part of the skill and name you as a contributor: "
@@ -340,7 +342,7 @@ class SkillEngine(SkillCatalog):
                 ok=False,
             )
         try:
-            artifact = apply(row.artifact, text, by)
+            artifact = apply(current, redact(text), by)
         except CorrectionError as exc:
             return Reply(str(exc), ok=False)
         kind = kind_for(artifact.get("kind", ""))
@@ -350,7 +352,7 @@ class SkillEngine(SkillCatalog):
         artifact["body_source"] = "offline"
         contributors = await self._contributions(row)
         contributors.setdefault(by, 0)
-        new = await store.add_version(skill, artifact, row.provenance, contributors, by)
+        new = await store.add_version(skill, artifact, row.provenance, contributors, by, self.vault)
         return Reply(
             f"Made *{name}* v{new.number} (draft) with your correction. "
             f"`/skill show {name}` shows it · `/skill publish {name}` publishes it.",
@@ -393,8 +395,9 @@ class SkillEngine(SkillCatalog):
             row = learned.version
             skill = await store.find_skill(tenant, name, team)
         assert skill is not None
-        kind = kind_for(row.artifact.get("kind", skill.kind))
-        template = row.artifact.get("template", {})
+        artifact = await opened(row, self.vault)
+        kind = kind_for(artifact.get("kind", skill.kind))
+        template = artifact.get("template", {})
         live = await visible_user_ids(tenant, self.ledger, authors(template))
         if await self.ledger.live_grant(tenant, requester):
             live.add(requester)
@@ -442,7 +445,7 @@ class SkillEngine(SkillCatalog):
         await store.record_run(row)
         text, answer = result.text, None
         if result.ok:
-            text, answer = await self._model_report(tenant, kind.name, row, request, text)
+            text, answer = await self._model_report(tenant, kind.name, artifact, request, text)
         shown = sorted(a for a in await self._contributor_ids(row) if a in live)
         footer = (
             f"\n— {name} v{row.number} ({row.status}); learned from "
@@ -470,11 +473,11 @@ class SkillEngine(SkillCatalog):
         return await store.contributor_ids(row)
 
     async def _model_report(
-        self, tenant: Tenant, kind: str, row: SkillVersion, request: RunRequest, offline: str
+        self, tenant: Tenant, kind: str, artifact: dict, request: RunRequest, offline: str
     ) -> tuple[str, dict | None]:
         """The model's validated version when the requester (and everyone whose words would
         be sent) agreed to the model provider; else the offline text, noted when tried."""
         done = await run_with_model(
-            self.model, self.ledger, tenant, kind, row.artifact, request, offline
+            self.model, self.ledger, tenant, kind, artifact, request, offline
         )
         return done.text, done.data

@@ -5,6 +5,8 @@ from __future__ import annotations
 from tortoise.expressions import F
 
 from bot.storage.models import Person, Skill, SkillContribution, SkillVersion, Tenant
+from bot.storage.vault import Vault
+from skills import sealed
 
 DRAFT, PUBLISHED, ARCHIVED, RETIRED = "draft", "published", "archived", "retired"
 
@@ -61,19 +63,29 @@ async def add_version(
     provenance: dict,
     contributors: dict[str, int],
     created_by: str | None,
+    vault: Vault,
     status: str = DRAFT,
 ) -> SkillVersion:
+    """A new version; the people's words in `artifact` are sealed (skills/sealed.py)."""
     last = await latest(skill)
     row = await SkillVersion.create(
         skill=skill,
         number=(last.number + 1) if last else 1,
         status=status,
-        artifact=artifact,
+        artifact=await sealed.seal(artifact, skill.tenant_id, vault),
         provenance=provenance,
         created_by=created_by,
     )
     await set_contributors(row, skill.tenant_id, contributors)
     return row
+
+
+async def save_artifact(
+    row: SkillVersion, artifact: dict, provenance: dict, vault: Vault, tenant_id: int
+) -> None:
+    row.artifact = await sealed.seal(artifact, tenant_id, vault)
+    row.provenance = provenance
+    await row.save(update_fields=["artifact", "provenance"])
 
 
 async def set_contributors(row: SkillVersion, tenant_id: int, contributors: dict[str, int]) -> None:

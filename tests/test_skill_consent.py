@@ -71,7 +71,7 @@ async def test_carol_who_never_agreed_is_in_no_skill_version(
 async def test_after_erasure_no_skill_version_holds_the_persons_words(
     app: Application, console: ConsoleClient
 ) -> None:
-    assert "Decimal" in await artifacts_json()
+    assert "Decimal" in await dm_text(console, "alice", "/skill show code-review")
     await dm_text(console, "bob", "/skill forget")
     stored = await artifacts_json()
     for word in BOB_ONLY_WORDS:
@@ -80,6 +80,15 @@ async def test_after_erasure_no_skill_version_holds_the_persons_words(
     everything = database_bytes(app)
     for word in ("Decimal for money", "Currency conversion", "rate caching"):
         assert word.encode() not in everything
+
+
+async def test_a_rule_keeps_its_authors_words_sealed_under_their_key(
+    app: Application, console: ConsoleClient
+) -> None:
+    shown = await dm_text(console, "alice", "/skill show code-review")
+    assert "Decimal for money" in shown  # readable to the team while bob takes part
+    assert "Decimal for money" not in await artifacts_json()
+    assert b"Decimal for money" not in database_bytes(app)
 
 
 async def test_after_erasure_versions_are_rebuilt_from_the_others(
