@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import signal
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from aiohttp import web
@@ -155,12 +156,22 @@ class Application:
         return not await Tenant.exists()
 
     async def _sweep_expired(self) -> None:
-        assert self.services is not None
         while True:
-            removed = await self.services.observations.purge_expired(self.settings.retention_days)
-            if removed:
-                log.info("retention.purged", observations=removed)
+            await self.purge_expired()
             await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+
+    async def purge_expired(self) -> None:
+        """Retention: observations and what skills keep (quotes go with their sources)."""
+        assert self.services is not None
+        days = self.settings.retention_days
+        removed = await self.services.observations.purge_expired(days)
+        taught = 0
+        if self.services.skills is not None:
+            taught = await self.services.skills.purge_expired(
+                datetime.now(UTC) - timedelta(days=days)
+            )
+        if removed or taught:
+            log.info("retention.purged", observations=removed, examples=taught)
 
 
 async def run_forever(settings: Settings) -> None:

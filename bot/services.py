@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,6 +30,8 @@ class HeldAbout:
 
     examples: list[tuple[str, datetime, str]]  # (skill name, taught at, redacted text)
     schedules: list[str]
+    words: list[tuple[str, int, str, str]] = field(default_factory=list)
+    """(skill name, version, "quote" or "correction", text): their words a skill keeps."""
 
 
 class SkillsPort(Protocol):
@@ -40,6 +42,10 @@ class SkillsPort(Protocol):
         ...
 
     async def held_about(self, person: Person) -> HeldAbout: ...
+
+    async def purge_expired(self, cutoff: datetime) -> int:
+        """Retention: drop what was taught before `cutoff`; returns how many rows went."""
+        ...
 
     async def start(self, publish: Publish) -> None: ...
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.consent.ledger import ConsentLedger
 from bot.observations import ObservationStore
 from bot.services import HeldAbout
 from bot.settings import Settings
-from bot.storage.models import Person, SkillSchedule
+from bot.storage.models import Person, SkillContribution, SkillExample, SkillSchedule
 from bot.storage.vault import Vault
 from skills.engine import SkillEngine
 from skills.llm import ModelClient
 from skills.rebuild import rebuild_without
 from skills.scheduler import Publish, SkillScheduler
+from skills.sealed import opened
 
 __all__ = ["HeldAbout", "SkillsRuntime"]
 
@@ -55,7 +58,32 @@ class SkillsRuntime:
                 f"{row.skill_name} {row.day_of_week} {row.hour:02d}:{row.minute:02d} {row.timezone}"
                 for row in schedules
             ],
+            words=await self._words_of(person),
         )
+
+    async def _words_of(self, person: Person) -> list[tuple[str, int, str, str]]:
+        """The person's quotes and corrections in each version they contributed to."""
+        found: list[tuple[str, int, str, str]] = []
+        rows = await SkillContribution.filter(person=person).prefetch_related("version__skill")
+        for contribution in rows:
+            row = contribution.version
+            artifact = await opened(row, self._vault)
+            for rule in artifact.get("template", {}).get("rules", []):
+                found.extend(
+                    (row.skill.name, row.number, "quote", q["text"])
+                    for q in rule.get("quotes", [])
+                    if q["author"] == person.user_id
+                )
+            found.extend(
+                (row.skill.name, row.number, "correction", c["text"])
+                for c in artifact.get("corrections", [])
+                if c["by"] == person.user_id and "text" in c
+            )
+        return sorted(found)
+
+    async def purge_expired(self, cutoff: datetime) -> int:
+        """Taught examples older than the retention go (quotes go with their sources)."""
+        return await SkillExample.filter(created_at__lt=cutoff).delete()
 
     async def start(self, publish: Publish) -> None:
         await self.scheduler.start(publish)

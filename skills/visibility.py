@@ -22,7 +22,10 @@ def visible_template(template: dict, live: set[str]) -> dict:
     """A copy holding only the parts, words and quotes of people in `live`."""
     view = dict(template)
     if "sections" in template:
-        view["sections"] = visible_sections(template, live)
+        view["sections"] = [
+            {**s, "authors": [a for a in s.get("authors", []) if a in live]}
+            for s in visible_sections(template, live)
+        ]
     if "rules" in template:
         view["rules"] = [
             {
@@ -34,9 +37,15 @@ def visible_template(template: dict, live: set[str]) -> dict:
             for r in visible_rules(template, live)
         ]
     if "types" in template:
-        view["types"] = [t for t in template["types"] if set(t.get("authors", [])) & live]
+        view["types"] = [
+            {**t, "authors": [a for a in t.get("authors", []) if a in live]}
+            for t in template["types"]
+            if set(t.get("authors", [])) & live
+        ]
     if "title" in template and not set(template.get("title_authors", [])) & live:
         view["title"] = ""
+    if "title_authors" in template:
+        view["title_authors"] = [a for a in template["title_authors"] if a in live]
     return view
 
 

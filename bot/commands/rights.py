@@ -32,6 +32,7 @@ async def mydata(ctx: Context, args: Args) -> None:
     held = await services.skills.held_about(person) if person and services.skills else None
     examples = held.examples if held else []
     schedules = held.schedules if held else []
+    words = held.words if held else []
 
     lines = ["*What Apprentice holds about you*"]
     lines.append(f"• consent in force: {', '.join(live) or 'none'}")
@@ -53,6 +54,9 @@ async def mydata(ctx: Context, args: Args) -> None:
     if examples:
         taught = Counter(name for name, _, _ in examples)
         lines.append("• examples you taught: " + ", ".join(f"{n} ({c})" for n, c in taught.items()))
+    if words:
+        kept = Counter(f"{name} v{number} {kind}s" for name, number, kind, _ in words)
+        lines.append("• your words in skills: " + ", ".join(f"{k} ({n})" for k, n in kept.items()))
     if schedules:
         lines.append("• your schedules: " + "; ".join(schedules))
     lines.append(f"• consent records: {len(history)} (grants, refusals and withdrawals)")
@@ -90,6 +94,10 @@ async def mydata(ctx: Context, args: Args) -> None:
         "taught_examples": [
             {"skill": name, "taught_at": at.isoformat(), "text": text}
             for name, at, text in examples
+        ],
+        "words_in_skills": [
+            {"skill": name, "version": number, "kind": kind, "text": text}
+            for name, number, kind, text in words
         ],
         "schedules": schedules,
     }

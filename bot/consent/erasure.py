@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from bot.consent.ledger import ConsentLedger, Mechanism
 from bot.consent.notices import Purpose
 from bot.observations import ObservationStore
-from bot.storage.models import Observation, Person, Tenant
+from bot.storage.models import ConsentPrompt, Observation, Person, Tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,7 @@ async def erase_person(
                 rebuilt = await forget_in_skills(person)
             await person.delete()  # cascades to observations, examples, contributions; key gone
             observations.forget_key(person.id)
+        await ConsentPrompt.filter(tenant=tenant, user_id=user_id).delete()
     if person is not None:
         await _flush_old_pages()
     erased_at = datetime.now(UTC)
