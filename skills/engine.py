@@ -38,7 +38,7 @@ from skills.reply import Reply
 from skills.scope import channel_names, team_channels
 from skills.sealed import opened
 from skills.text import iso_week_label, parse_iso_week, week_bounds
-from skills.visibility import authors, visible_template
+from skills.visibility import authors, patterns_only_of, visible_template
 
 log = structlog.get_logger(__name__)
 
@@ -200,7 +200,7 @@ class SkillEngine(SkillCatalog):
             return (
                 "(The model was not used: none of the contributors agreed to the model provider.)"
             )
-        view = visible_template(artifact["template"], allowed)
+        view = patterns_only_of(visible_template(artifact["template"], allowed), allowed)
         inputs = set(learned.provenance.get("inputs", []))
         examples = [m.text for m in materials if m.id in inputs and m.author in allowed]
         body = await llm.distill_body(self.model, skill.name, kind.summary(view), examples)

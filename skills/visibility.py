@@ -49,6 +49,20 @@ def visible_template(template: dict, live: set[str]) -> dict:
     return view
 
 
+def patterns_only_of(view: dict, allowed: set[str]) -> dict:
+    """The view with each rule's code patterns kept only when everyone whose comments they
+    came from is in `allowed` (a backticked fragment is someone's words too)."""
+    if "rules" not in view:
+        return view
+    return {
+        **view,
+        "rules": [
+            r if set(r.get("authors", [])) <= allowed else {**r, "patterns": []}
+            for r in view["rules"]
+        ],
+    }
+
+
 async def source_owners(tenant: Tenant, skill: Skill, ids: set[str]) -> dict[str, str]:
     """Who wrote each observation or taught example named in a provenance (by id)."""
     observation_ids, example_ids = [], []

@@ -25,6 +25,7 @@ from bot.storage.models import (
     SkillVersion,
 )
 from skills.sealed import opened
+from skills.visibility import patterns_only_of
 from tests.conftest import ConsoleClient, make_settings
 from tests.test_skill_support import (
     NOTES_WITH_OPEN_QUESTION,
@@ -167,3 +168,15 @@ async def test_mydata_lists_the_words_a_person_left_in_skills(console: ConsoleCl
     words = export["words_in_skills"]
     assert any(w["kind"] == "correction" and "no-yoda-conditions" in w["text"] for w in words)
     assert any(w["kind"] == "quote" and "Decimal" in w["text"] for w in words)
+
+
+def test_a_rules_code_patterns_reach_the_model_only_when_every_author_agreed() -> None:
+    rule = {
+        "id": "r1",
+        "text": "keep money in Decimal",
+        "authors": ["dave", "erin"],
+        "patterns": [{"regex": "erin-only-fragment", "what": "`erin-only-fragment`"}],
+    }
+    view = patterns_only_of({"rules": [rule]}, {"dave"})
+    assert view["rules"][0]["patterns"] == [] and view["rules"][0]["text"] == rule["text"]
+    assert patterns_only_of({"rules": [rule]}, {"dave", "erin"})["rules"][0] == rule
