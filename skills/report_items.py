@@ -214,6 +214,19 @@ def _same_work(a: Item, b_text: str) -> bool:
     return len(common) >= 2 and len(common) / min(len(fa), len(fb)) >= 0.6
 
 
+def _state(router: Router, section: int) -> str | None:
+    return router.sections[section].get("state") if section >= 0 else None
+
+
+def _same_subject(a: Item, b_text: str) -> bool:
+    """ "数仓同步任务 t_order 跑通了" … "数仓同步延迟稳定了": both open with the same subject
+    (what is left without the words saying where the work stands), and name no ticket."""
+    if refs(a.text) or refs(b_text):
+        return False
+    wa, wb = words(without_state_words(a.text)), words(without_state_words(b_text))
+    return len(wa) >= 2 and wa[:2] == wb[:2]
+
+
 def extract(
     materials: Sequence[Material],
     requester: str,
@@ -236,7 +249,18 @@ def extract(
             if not text or not (pasted or _is_work(text, label, router)):
                 continue
             section = router.route(text, label)
-            twin = next((i for i in items if _same_work(i, text)), None)
+            twin = next(
+                (
+                    i
+                    for i in items
+                    if _same_work(i, text)
+                    or (
+                        _same_subject(i, text)
+                        and NEXT not in {_state(router, i.section), _state(router, section)}
+                    )
+                ),
+                None,
+            )
             if twin is None:
                 items.append(Item(text, [m], section))
                 continue
