@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from skills.code_terms import CHECKS, language_of
 
 _BLOCK_LOOP = re.compile(r"^\s*(?:for|while)\b|\.forEach\(|^\s*(?:for|while)\s*\(")
+_EVERY_N = re.compile(r"^\s*(?:if|elif|else\s+if)\b.*%")
 _CODE_COMMENT = re.compile(r"^\s*(#|//|--|/\*|\*)")
 
 
@@ -78,7 +79,8 @@ def _statement(lines: Sequence[str], index: int, most: int = 20) -> str:
 
 
 def _inside_loop(lines: Sequence[str], index: int) -> bool:
-    """Is this line in the body of a for/while loop (by indentation)?"""
+    """Is this line run on every pass of a for/while loop (by indentation)? Not when an
+    `if (i + 1) % log_every == 0:` between the two runs it only every N passes."""
     indent = len(lines[index]) - len(lines[index].lstrip())
     for line in reversed(lines[:index]):
         if not line.strip():
@@ -87,5 +89,7 @@ def _inside_loop(lines: Sequence[str], index: int) -> bool:
         if depth < indent:
             if _BLOCK_LOOP.search(line):
                 return True
+            if _EVERY_N.search(line):
+                return False
             indent = depth
     return False
