@@ -44,8 +44,10 @@ _OPEN = {
         "question": "Question nobody answered: {}",
         "owner": "Action with no owner: {}",
         "reopen": "Decision reopened, no conclusion: {}",
-        "none": "none found — I looked for questions without an answer, actions without an owner "
-        "and decisions reopened without a conclusion, and these notes show none of them",
+        "concern": "Concern raised, nothing done about it: {}",
+        "none": "none found — I looked for questions without an answer, actions without an owner, "
+        "decisions reopened without a conclusion and concerns left standing, and these notes "
+        "show none of them",
         "no_owner": "no owner",
         "memo": "memo",
         "template": "the team's {} template",
@@ -55,8 +57,9 @@ _OPEN = {
         "question": "没有答复的问题：{}",
         "owner": "没有负责人的待办：{}",
         "reopen": "被重新讨论、还没有结论的决定：{}",
-        "none": "没有发现：我检查了没有答复的问题、没有负责人的待办"
-        "和重新讨论却没有结论的决定，这份纪要里没有",
+        "concern": "提出了担忧、还没有处理：{}",
+        "none": "没有发现：我检查了没有答复的问题、没有负责人的待办、"
+        "重新讨论却没有结论的决定和没有处理的担忧，这份纪要里没有",
         "no_owner": "无负责人",
         "memo": "纪要",
         "template": "按团队的{}模板",

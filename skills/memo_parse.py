@@ -19,11 +19,14 @@ from skills.memo_words import (
     ASKING_RE,
     ASKS_LABEL_RE,
     ASSIGN_RE,
+    CHECKBOX_RE,
     CHOICE_RE,
+    CONCERN_RE,
     DECIDED_RE,
     DECISION,
     DUE_RE,
     FIELD,
+    GO_RE,
     HEDGE_RE,
     KIND_OF_LABEL,
     KIND_WORDS,
@@ -115,6 +118,9 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
             continue
         table = []
         mark, body = strip_bullet(line)
+        box = CHECKBOX_RE.match(body)
+        if box:  # "- [ ] dmitri: implement the swap" is open work, "- [x] decided: …" done
+            body, mark = body[box.end() :], mark or "-"
         heading = heading_candidate(line) if not mark else None
         if heading is not None and not heading.inline:
             kind = label_kind(heading.text)
@@ -138,7 +144,12 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
         if label and len(label["label"].split()) <= 4 and label["rest"].strip():
             name, rest = label["label"].strip(), label["rest"].strip()
             if _is_person(name, known) or name.lower() in speakers:
-                if section_kind == ACTION:  # "- ana: write the doc" under Action items
+                listed = mark and name.lower() not in speakers and _is_person(name, known)
+                open_box = box is not None and not box["done"].strip()
+                if section_kind == ACTION or (
+                    (listed or open_box)
+                    and _classify(rest, people=known).kind in (ACTION, NOTE, FIELD)
+                ):  # "- ana: write the doc" under Action items, Owners or Committed
                     due = _due(DUE_RE.search(rest))
                     owner = name.lstrip("@")
                     notes.statements.append(Statement(ACTION, rest, owner=owner, due=due))
@@ -151,7 +162,7 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
                     statement.speaker = speaker
                     notes.statements.append(statement)
                 else:
-                    notes.statements.append(_classify(rest, speaker=speaker, people=known))
+                    notes.statements.extend(_turn(rest, speaker, known))
                 continue
             kind = label_kind(name)
             if kind is not None:
@@ -192,9 +203,33 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
                 statement = Statement(FIELD, body, label=section_label, headed=True)
             notes.statements.append(statement)
         else:
-            notes.statements.extend(_classify(c, people=known) for c in _clauses(body, known))
+            notes.statements.extend(_prose(body, known))
     _choices_answered(notes.statements)
     return notes
+
+
+def _turn(text: str, speaker: str, people: set[str]) -> list[Statement]:
+    """One speaker's turn: "ok. tobiah makes the routing change today" is tobiah's action
+    after an agreement, not a decision."""
+    ok = re.match(r"^\s*(?:ok|okay|好|行)[.,，。]\s*(?P<rest>\S.*)$", text, re.I)
+    if ok and ok["rest"].split()[0].lstrip("@").lower() in people:
+        action = _action(ok["rest"], "", people)
+        action.speaker = speaker
+        return [action]
+    return [_classify(text, speaker=speaker, people=people)]
+
+
+def _prose(body: str, people: set[str]) -> list[Statement]:
+    """Statements of a prose line; "…, we didn't settle it" keeps what was not settled."""
+    out: list[Statement] = []
+    for clause in _clauses(body, people):
+        said = _classify(clause, people=people)
+        bare = UNSETTLED_RE.sub(" ", OPEN_MATTER_RE.sub(" ", clause))
+        if said.kind == REOPEN and len(re.findall(r"\w+", bare)) <= 3 and out:
+            before = out.pop()
+            said.text = f"{before.text}; {clause}"
+        out.append(said)
+    return out
 
 
 def _choices_answered(statements: list[Statement]) -> None:
@@ -314,12 +349,13 @@ def _classify(text: str, speaker: str = "", people: set[str] | None = None) -> S
     if speaker and SELF_RE.search(text):  # "ok. I'll take it" is a promise before an agreement
         due = DUE_RE.search(text)
         return Statement(ACTION, text, speaker=speaker, owner=speaker, due=_due(due))
-    if DECIDED_RE.search(text):
+    if DECIDED_RE.search(text) or GO_RE.search(text):
         return Statement(DECISION, text, speaker=speaker)
     if OPEN_MATTER_RE.search(text):  # "X wanted …, Y said no, we didn't settle it"
         return Statement(REOPEN, text, speaker=speaker)
     action = _action(text, "", people)
-    if action.owner or UNOWNED_RE.search(text):
+    narrated = re.match(r"^@?[\w.-]+\s+\w+ed\b", text) and not DUE_RE.search(text)
+    if (action.owner and not narrated) or UNOWNED_RE.search(text):
         action.speaker = speaker
         return action
     return Statement(NOTE, text, speaker=speaker)
@@ -377,7 +413,15 @@ def unaddressed(notes: Notes) -> list[tuple[str, str]]:
             found.append(("reopen", s.text))  # "still debating X", "意见不一致"
         elif s.kind in (NOTE, FIELD) and UNSETTLED_RE.search(s.text):
             found.append(("question", s.text))  # "…，下次再聊", "…，还不清楚", "待确认：…"
+        elif s.kind in (NOTE, FIELD) and CONCERN_RE.search(s.text) and not _settled(s, later):
+            found.append(("concern", s.text))  # "I'm worried that …" and nothing answers it
     return found
+
+
+def _settled(concern: Statement, later: list[Statement]) -> bool:
+    return any(
+        t.kind in (DECISION, ACTION) and overlap(concern.text, t.text) >= 0.3 for t in later
+    )
 
 
 def _answered(question: Statement, later: list[Statement]) -> bool:

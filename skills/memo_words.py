@@ -171,6 +171,15 @@ OWNER_TAG_RE = re.compile(
     r"owner)\s*[:：]\s*@?(?P<o2>[\w.-]+)",
     re.I,
 )
+# "I'm worried that …", "my concern is …", "担心…": a risk raised; open until something answers it.
+CONCERN_RE = re.compile(
+    r"\b(?:worried|worries|concerned|my (?:worry|concern)|the (?:worry|concern) is|"
+    r"afraid (?:that|of)|nervous about)\b|担心|担忧|顾虑|我怕|就怕",
+    re.I,
+)
+# "it's a go for Monday", "no-go until …": what a go/no-go meeting decides.
+GO_RE = re.compile(r"\b(?:it'?s|we'?re|we are) a (?:go|no-go)\b|\b(?:a )?no-go\b", re.I)
+CHECKBOX_RE = re.compile(r"^\[(?P<done>[ xX✓✔])\]\s*")
 ASSIGN_RE = re.compile(
     r"^@?(?P<o>[A-Za-z][\w.-]{1,30}|[\u4e00-\u9fff]{2,3})\s*(?:to|will|owns|takes|:|：|负责|"
     r"来|跟进|"
