@@ -128,6 +128,9 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
             if kind or (index > 0 and strip_bullet(nxt)[0]):
                 section_kind, section_label = kind or FIELD, heading.text
                 continue
+        if not mark and section_kind is None and len(re.findall(r"[。；;]", body)) >= 2:
+            notes.statements.extend(_prose(body, known))  # a paragraph, not "Label: value"
+            continue
         label = LABEL_RE.match(body)
         if label and label["label"][-1:].isdigit() and label["rest"][:1].isdigit():
             label = None  # "20:00" is a time, not a label
@@ -185,8 +188,8 @@ def parse(text: str, people: Iterable[str] = ()) -> Notes:
             if not re.search(r"https?$", name):
                 said = _classify(rest, people=known)
                 if said.kind in (DECISION, QUESTION, REOPEN) or (
-                    said.kind == ACTION and said.owner
-                ):
+                    said.kind == ACTION and (said.owner or UNOWNED_RE.search(rest))
+                ):  # "风险：…，需要有人在上线前过一遍" is work nobody owns
                     # "exp_0729 新人券门槛：通过" is a decision about what the label names
                     said.text, said.label = body, name
                     notes.statements.append(said)
@@ -220,16 +223,27 @@ def _turn(text: str, speaker: str, people: set[str]) -> list[Statement]:
 
 
 def _prose(body: str, people: set[str]) -> list[Statement]:
-    """Statements of a prose line; "…, we didn't settle it" keeps what was not settled."""
+    """Statements of running prose, sentence by sentence. A sentence that leaves a matter
+    open is one statement, with what was left open ("We said X, but now …; we didn't settle
+    it"); after "定了几件事：" the items that follow in that sentence are decisions too."""
     out: list[Statement] = []
-    for clause in _clauses(body, people):
-        said = _classify(clause, people=people)
-        bare = UNSETTLED_RE.sub(" ", OPEN_MATTER_RE.sub(" ", clause))
-        if said.kind == REOPEN and len(re.findall(r"\w+", bare)) <= 3 and out:
-            before = out.pop()
-            said.text = f"{before.text}; {clause}"
-        out.append(said)
+    for sentence in _SENTENCE.split(body):
+        if not sentence.strip():
+            continue
+        if OPEN_MATTER_RE.search(sentence) or REOPEN_RE.search(sentence):
+            out.append(Statement(REOPEN, sentence.strip()))
+            continue
+        listing = False
+        for clause in _clauses(sentence, people):
+            said = _classify(clause, people=people)
+            if said.kind == NOTE and listing:
+                said.kind = DECISION
+            listing = listing or (said.kind == DECISION and bool(re.search(r"[:：]", clause)))
+            out.append(said)
     return out
+
+
+_SENTENCE = re.compile(r"(?<=[。！？!?])\s*|(?<=[a-z0-9)]\.)\s+(?=[A-Z])")
 
 
 def _choices_answered(statements: list[Statement]) -> None:

@@ -124,14 +124,14 @@ UNSETTLED_RE = re.compile(
     r"ing)? (?:it|this)\b|"
     r"\bno one could answer\b|\bnobody could answer\b|\bstill unclear\b|\bnot sure (?:yet|"
     r"if|whether)\b|"
-    r"\bunsure\b|还不确定|不确定",
+    r"\bunsure\b|还不确定|不确定|没人拍板|没拍板",
     re.I,
 )
 # Said of a matter, these leave it open.
 OPEN_MATTER_RE = re.compile(
     r"\b(still debating|going back and forth|no consensus|undecided|not decided|no decision|"
     r"didn'?t settle|not settled|no conclusion|disagree(?:d|ment)?)\b|还在讨论|有分歧|"
-    r"意见不一致|没结论|"
+    r"意见不一致?|没结论|"
     r"没有结论|没定下来|没达成一致",
     re.I,
 )
@@ -190,6 +190,7 @@ TRAILING_OWNER_RE = re.compile(r"(?:[-—–]\s*|[(（]\s*)@?(?P<o>[\w.-]+)\s*[)
 ASKS_LABEL_RE = re.compile(r"^@?(?P<who>[\w.-]+)\s*(?:问|asks?|asked|提问)$", re.I)
 SELF_RE = re.compile(
     r"\b(?:i'?ll|i will|i can take|i'm going to|i'm on it|let me)\b|我来|我负责|我跟进|我去|我顺便|"
+    r"我把|"
     r"我(?:这周|今天|明天|下周|周[一二三四五六日])",
     re.I,
 )
