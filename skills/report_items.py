@@ -39,6 +39,9 @@ _LEADING_LABEL = re.compile(
 _FILLER = re.compile(r"^(fyi|btw|update|quick update|status|ps|also|ok|okay|so)\b[\s,:：-]*", re.I)
 
 
+_THIS_WEEK = {DONE: PROGRESS, PROGRESS: DONE}
+
+
 @dataclass(slots=True)
 class Item:
     text: str
@@ -91,11 +94,12 @@ class Router:
         return self.by_state(state) if state else None
 
     def by_state(self, state: str | None) -> int | None:
-        for i, s in enumerate(self.sections):
-            if s.get("state") == state:
-                return i
-        if state == DONE:
-            return None
+        """The section of that state; done and in-progress work share one section when the
+        team keeps only one for this week ("本周进展" holds what was finished too)."""
+        for wanted in (state, _THIS_WEEK.get(state or "")):
+            for i, s in enumerate(self.sections):
+                if wanted and s.get("state") == wanted:
+                    return i
         return None
 
     def by_words(self, text: str) -> int:
