@@ -38,7 +38,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\w+ (?:done|upgraded|migrated|moved|updated|fixed)|the rest (?:tomorrow|next|later)|"
             r"halfway)\b|进行中|正在|在做|还在|继续|一半|推进中|开发中|联调|排查中|跟进中|"
             r"(?<!下周)(?<!明天)开始(?:写|做|搞|弄|改|调|了)|已开始|进度|还没(?!人)|尚未|"
-            r"还差|\bnot yet\b",
+            r"还差|还剩|还有\s*\d+\s*[个条篇单张份]|\bnot yet\b|\b\d+ (?:left|to go|remaining)\b",
             re.I,
         ),
     ),
