@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from skills.code_check import check
@@ -62,13 +63,14 @@ _NEG_AFTER = re.compile(
 )
 _POS_BEFORE = re.compile(
     r"(\b(use|prefer|should be|must be|as|switch to|go with|replace \w+ with|keep (?:it|them|\w+ "
-    r"values?)? ?as|stick to|always)\b|用|改成|换成|改用|使用|统一用|应该用)\s*(?:a |an |the )?$",
+    r"values?)? ?as|stick to|always|let it|and then|and|then|re-)\b|用|改成|换成|改用|使用|统一用|"
+    r"应该用)\s*(?:a |an |the )?$",
     re.I,
 )
 _POS_AFTER = re.compile(r"^\s*(?:please|pls|plz|instead|is the way|吧|才对)\b", re.I)
 _REQUIRE = re.compile(
     r"\b(?:without|with no|has no|have no|missing|lacks?|forgot|always (?:pass|set|add|use)|"
-    r"needs? an?|must have|add)\s+(?:a |an |the )?(?:`(?P<code>[^`]{2,40})`|"
+    r"needs?(?: an?)?|must have|add)\s+(?:a |an |the )?(?:`(?P<code>[^`]{2,40})`|"
     r"(?P<en>[A-Za-z_][\w.=]*))"
     r"|(?:加上|带上|要带|必须带|没有加|没加|不带|缺少?|漏了|没有|"
     r"忘了)\s*(?:`(?P<zcode>[^`]{2,40})`|"
@@ -103,8 +105,9 @@ class _Comment:
     features: Counter[str] = field(default_factory=Counter)
 
 
-def review_comment(m: Material) -> _Comment | None:
-    """The message read as a review comment, or None when it is none."""
+def review_comment(m: Material, after_code: bool = False) -> _Comment | None:
+    """The message read as a review comment, or None when it is none. `after_code`: it
+    answers code someone else just posted (in its thread, or soon after in the channel)."""
     text = m.text.strip()
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines or len(lines) > 6 or len(text) > 600:
@@ -112,7 +115,7 @@ def review_comment(m: Material) -> _Comment | None:
     if len(lines) >= 3 and sum(1 for line in lines if _LABELLED.match(line)) >= 2:
         return None  # notes or a report, not a remark about code
     body = _REF_PREFIX.sub("", text, count=1).strip() or text
-    in_review = body != text or bool(_REVIEW_WORDS.search(text))
+    in_review = after_code or body != text or bool(_REVIEW_WORDS.search(text))
     named = anchors(body, in_review=in_review)
     quoted = re.findall(r"`([^`\n]+)`", body)
     checks = sorted({c.name for c in checks_described(body) + checks_shown(quoted)})
@@ -123,6 +126,38 @@ def review_comment(m: Material) -> _Comment | None:
     if not (in_review or checks or quotes_code or asks):
         return None  # it names code but asks nothing of it: news, not a review
     return _Comment(m, body, named, checks, features(body))
+
+
+REPLY_WINDOW = timedelta(hours=3)
+
+
+def _is_code_post(m: Material) -> bool:
+    text = m.text
+    return "```" in text or (text.count("\n") >= 2 and bool(language_of(text)))
+
+
+def _after_code(materials: Sequence[Material]) -> set[str]:
+    """Ids of messages that answer code another person posted: in the code's thread, or in
+    its channel within a few hours and before the next code post there."""
+    found: set[str] = set()
+    last: dict[str, Material] = {}
+    threads: dict[str, str] = {}
+    for m in sorted(materials, key=lambda m: m.occurred_at):
+        if _is_code_post(m):
+            last[m.channel] = m
+            if m.thread_id:
+                threads[m.thread_id] = m.author
+            continue
+        code = last.get(m.channel)
+        in_thread = m.thread_id is not None and threads.get(m.thread_id, m.author) != m.author
+        soon = (
+            code is not None
+            and code.author != m.author
+            and m.occurred_at - code.occurred_at <= REPLY_WINDOW
+        )
+        if in_thread or soon:
+            found.add(m.id)
+    return found
 
 
 def _polarity(body: str, anchor: str) -> int:
@@ -205,6 +240,9 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, Any]]:
     need, times = required.most_common(1)[0] if required else ("", 0)
     if times * 2 < len(group):
         need = ""  # one comment asking for something is no standard yet
+    shared = _shared_fragment(group)
+    if not need and shared and sum(_polarity(c.body, shared) for c in group) > 0:
+        need = shared  # the code they all quote is what they ask for: "`set -e` please"
     if need and not re.fullmatch(r"[\w.=]+", need):
         # "no `set -euo pipefail` at the top", "没有 `model.eval()`": the snippet must hold it,
         # when it is code of the kind the comments discuss.
@@ -234,9 +272,13 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, Any]]:
     if not against and not need:
         # Comments that only name code name what is wrong with it (`Double`), not what they
         # ask for (BigDecimal); with more than two such names it is unclear which.
-        named = [a for a in common if votes[a] <= 0]
+        in_quotes = {normalize(f) for c in group for f in re.findall(r"`([^`\n]+)`", c.body)}
+        named = [  # a plain word nobody speaks against ("pass") names no code to flag
+            a
+            for a in common
+            if votes[a] < 0 or (votes[a] == 0 and (a in in_quotes or not a.isalpha()))
+        ]
         against = named if len(named) <= 2 else []
-    shared = _shared_fragment(group)
     if shared and not need:
         # The quoted code the comments share says it most precisely; besides it only what a
         # comment speaks against (`e.printStackTrace()` 和 `System.out.println` 都去掉).
@@ -340,7 +382,10 @@ class CodeReview:
     input = "text"
 
     def learn(self, materials: Sequence[Material]) -> Learned | None:
-        comments = [c for c in (review_comment(m) for m in materials) if c is not None]
+        context = _after_code(materials)
+        comments = [
+            c for c in (review_comment(m, m.id in context) for m in materials) if c is not None
+        ]
         rules: list[dict[str, Any]] = []
         provenance: dict[str, list[str]] = {}
         used: Counter[str] = Counter()

@@ -433,9 +433,7 @@ def unaddressed(notes: Notes) -> list[tuple[str, str]]:
 
 
 def _settled(concern: Statement, later: list[Statement]) -> bool:
-    return any(
-        t.kind in (DECISION, ACTION) and overlap(concern.text, t.text) >= 0.3 for t in later
-    )
+    return any(t.kind in (DECISION, ACTION) and overlap(concern.text, t.text) >= 0.3 for t in later)
 
 
 def _answered(question: Statement, later: list[Statement]) -> bool:
