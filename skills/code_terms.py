@@ -239,8 +239,8 @@ CHECKS = (
         re.compile(
             r"(hard[- ]?coded|in (?:the )?(?:repo|code|source)|commit(?:ted)?|plain ?text|硬编码|"
             r"写死|明文|提交到)"
-            r".{0,40}(secret|password|token|key|credential|密码|密钥|秘钥|token|连接串)"
-            r"|(secret|password|token|api key|credential|密码|密钥|秘钥|连接串).{0,60}"
+            r".{0,40}(secret|password|token|key|credential|密码|密钥|秘钥|token|连接串|凭证|凭据)"
+            r"|(secret|password|token|api key|credential|密码|密钥|秘钥|连接串|凭证|凭据).{0,60}"
             r"(hard[- ]?coded|in (?:the )?(?:repo|code)|vault|env|environment|硬编码|写死|"
             r"明文|配置中心|环境变量)",
             re.I,
