@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from bot.consent.gate import ObservedMessage
 from bot.people import key_ref
 from bot.redact import redact
-from bot.storage.models import Observation, Person, Tenant
+from bot.storage.models import Observation, Person, SkillExample, Tenant
 from bot.storage.vault import Vault
 
 
@@ -83,6 +83,7 @@ class ObservationStore:
         self._deleted[(tenant.id, message_id)] = None
         if len(self._deleted) > TOMBSTONES:
             self._deleted.popitem(last=False)
+        await SkillExample.filter(skill__tenant=tenant, source_message_id=message_id).delete()
         return await Observation.filter(tenant=tenant, message_id=message_id).delete()
 
     async def read(

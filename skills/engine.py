@@ -286,7 +286,7 @@ class SkillEngine(SkillCatalog):
             # Each message stays under its author's key, so their erasure removes it too.
             for material in thread:
                 author = await Person.get(tenant=tenant, user_id=material.author)
-                await self._keep_example(skill, author, material.text)
+                await self._keep_example(skill, author, material.text, material.message_id)
         else:
             await self._keep_example(skill, await Person.get(tenant=tenant, user_id=by), text)
         count = await SkillExample.filter(skill=skill).count()
@@ -318,11 +318,16 @@ class SkillEngine(SkillCatalog):
             skill = await store.ensure_skill(tenant, name, kind.name, by, description, team)
         return skill
 
-    async def _keep_example(self, skill: Skill, person: Person, text: str) -> None:
+    async def _keep_example(
+        self, skill: Skill, person: Person, text: str, source_message_id: str | None = None
+    ) -> None:
         key = self.vault.unwrap(person.wrapped_key, key_ref(person.tenant_id, person.id))
         aad = example_aad(person.tenant_id, person.id, skill.id)
         await SkillExample.create(
-            skill=skill, person=person, ciphertext=self.vault.encrypt(key, redact(text), aad)
+            skill=skill,
+            person=person,
+            ciphertext=self.vault.encrypt(key, redact(text), aad),
+            source_message_id=source_message_id,
         )
 
     async def correct(

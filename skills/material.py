@@ -26,6 +26,7 @@ class Material:
     occurred_at: datetime
     channel: str = ""
     thread_id: str | None = None
+    message_id: str | None = None  # the platform's id of the message it is
 
 
 async def live_people(
@@ -76,6 +77,7 @@ async def read_person(
             occurred_at=row.occurred_at,
             channel=row.channel_name or row.channel_id,
             thread_id=row.thread_id,
+            message_id=row.message_id,
         )
         for row in rows
         if channels is None or row.channel_id in channels or row.channel_name in channels

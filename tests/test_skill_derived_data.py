@@ -180,3 +180,23 @@ def test_a_rules_code_patterns_reach_the_model_only_when_every_author_agreed() -
     view = patterns_only_of({"rules": [rule]}, {"dave"})
     assert view["rules"][0]["patterns"] == [] and view["rules"][0]["text"] == rule["text"]
     assert patterns_only_of({"rules": [rule]}, {"dave", "erin"})["rules"][0] == rule
+
+
+async def test_a_platform_delete_removes_the_copy_taught_from_a_thread(
+    app: Application, console: ConsoleClient
+) -> None:
+    assert app.bus is not None
+
+    def in_thread(user: str, text: str, message_id: str):
+        event = message_event(PostedMessage(user, TEAM, text), uuid.uuid4().hex, message_id)
+        return replace(event, conversation=replace(event.conversation, thread_id="t-9"))
+
+    await (await app.bus.publish(in_thread("alice", "Digest\n*Shipped*\n- search", "t-a")))
+    await (await app.bus.publish(in_thread("bob", "*Risks*\n- bob-thread-words", "t-b")))
+    await (await app.bus.publish(in_thread("alice", "/skill teach digest", "t-cmd")))
+    assert await SkillExample.filter(person__user_id="bob").count() == 1
+    deletion = replace(in_thread("bob", "", "t-b"), id=uuid.uuid4().hex, deleted=True)
+    await (await app.bus.publish(deletion))
+    assert not await Observation.filter(message_id="t-b").exists()
+    assert not await SkillExample.filter(person__user_id="bob").exists()
+    assert await SkillExample.filter(person__user_id="alice").count() == 1

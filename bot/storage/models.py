@@ -222,6 +222,8 @@ class SkillExample(Model):
     )
     person_id: uuid.UUID
     ciphertext = fields.BinaryField()
+    # the platform message a copy from a thread was taken from (its delete removes the copy)
+    source_message_id = fields.CharField(max_length=128, null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
