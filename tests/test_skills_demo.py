@@ -110,7 +110,7 @@ async def test_mydata_shows_how_often_the_skills_someone_taught_were_used(
     await reply_text(console, "alice", "team", "/skill code-review\n" + FLOAT_AND_PRINT)
     await reply_text(console, "dave", "team", "/skill code-review\n" + FLOAT_AND_PRINT)
     mydata = await dm_text(console, "bob", "/skill mydata")
-    assert "code-review v1 (used 2 times)" in mydata
+    assert "code-review v1 for #team (used 2 times)" in mydata  # the team it belongs to
 
 
 async def test_unknown_skill_name_gets_the_list_of_commands(console: ConsoleClient) -> None:

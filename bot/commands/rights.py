@@ -10,7 +10,7 @@ from bot.consent.ledger import Mechanism
 from bot.consent.notices import Purpose
 from bot.context import Args, Context
 from bot.router import Router
-from bot.storage.models import SkillContribution
+from bot.storage.models import Channel, SkillContribution
 
 router = Router()
 
@@ -43,12 +43,24 @@ async def mydata(ctx: Context, args: Args) -> None:
         lines.extend(f"    {channel}: {count}" for channel, count in sorted(by_channel.items()))
     else:
         lines.append("• messages kept: 0")
+    names = dict(await Channel.filter(tenant=ctx.tenant).values_list("channel_id", "name"))
+
+    def team_of(team: str) -> str:  # a skill belongs to the channels it was learned from
+        ids = [i for i in team.split(",") if i]
+        return ", ".join(f"#{names.get(i) or i}" for i in ids) or "the whole workspace"
+
     skills = sorted(
-        {(c.version.skill.name, c.version.number, c.version.run_count) for c in contributions}
+        {
+            (c.version.skill.name, c.version.number, c.version.run_count, c.version.skill.team)
+            for c in contributions
+        }
     )
     if skills:
         lines.append("• skills that learned from you:")
-        lines.extend(f"    {name} v{number} (used {runs} times)" for name, number, runs in skills)
+        lines.extend(
+            f"    {name} v{number} for {team_of(team)} (used {runs} times)"
+            for name, number, runs, team in skills
+        )
     else:
         lines.append("• skills that learned from you: none")
     if examples:
@@ -90,7 +102,9 @@ async def mydata(ctx: Context, args: Args) -> None:
             }
             for o in observations
         ],
-        "skills": [{"name": n, "version": v, "runs": r} for n, v, r in skills],
+        "skills": [
+            {"name": n, "version": v, "team": team_of(t), "runs": r} for n, v, r, t in skills
+        ],
         "taught_examples": [
             {"skill": name, "taught_at": at.isoformat(), "text": text}
             for name, at, text in examples
