@@ -13,7 +13,7 @@ from aiohttp import web
 from adapters.base import Adapter
 from adapters.console.adapter import ConsoleAdapter
 from adapters.console.web import add_routes as add_console_routes
-from bot.audit import AuditLog
+from bot.audit import open_audit_log
 from bot.bus import InProcessBus
 from bot.bus_redis import RedisStreamsBus
 from bot.composition import admin_sections, build_router, skills_runtime
@@ -52,8 +52,10 @@ class Application:
         settings = self.settings
         vault = Vault(load_master_key(settings))
         await open_database(settings)
+        await vault.load_service_keys()
         outbox = Outbox()
         router = build_router()
+        audit = await open_audit_log(settings, vault)
         ledger, observations = ConsentLedger(), ObservationStore(vault)
         skills = skills_runtime(settings, ledger, observations, vault)
         self.services = Services(
@@ -63,7 +65,7 @@ class Application:
             ledger=ledger,
             people=People(vault),
             observations=observations,
-            audit=AuditLog(vault.audit_key, vault.pseudonym_key),
+            audit=audit,
             outbox=outbox,
             router=router,
             skills=skills,

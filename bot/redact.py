@@ -55,9 +55,9 @@ with 0, 1, 7 or 8, or with 2 outside Mastercard's 2221–2720 (keeps timestamps 
 them; lower-case IBANs; non-ASCII
 (internationalised) e-mail addresses; MAC addresses; single-group IPv6
 shorthands such as ``::1``; secrets given in prose without a digit or symbol
-("the password is in the vault") or on the line after their key; URL passwords containing an unescaped ``/``, ``?``
-or ``#``.  An unquoted assignment value ends at whitespace (except after
-``passphrase``, where it runs to the end of the line).
+("the password is in the vault") or on the line after their key; URL passwords
+containing an unescaped ``/``, ``?`` or ``#``.  An unquoted assignment value ends
+at whitespace (except after ``passphrase``, where it runs to the end of the line).
 
 Everything is compiled at import.  Each group of patterns sits behind a cheap
 gate (a substring test or a tiny regex), so a message with no candidate costs

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     # reach the console can act as any console user, so it is never exposed by default.
     console: bool | None = Field(None, validation_alias=_env("APPRENTICE_CONSOLE", "console"))
     locale: str = Field("en", validation_alias=_env("APPRENTICE_LOCALE", "locale"))
+    # Signed audit checkpoints (README "Audit log"); unset: audit-checkpoints.jsonl in data_dir.
+    audit_checkpoint_file: Path | None = Field(
+        None, validation_alias=_env("APPRENTICE_AUDIT_CHECKPOINT_FILE", "audit_checkpoint_file")
+    )
+    audit_checkpoint_every: int = Field(
+        100,
+        ge=0,
+        validation_alias=_env("APPRENTICE_AUDIT_CHECKPOINT_EVERY", "audit_checkpoint_every"),
+    )
     retention_days: int = Field(
         90, ge=1, validation_alias=_env("APPRENTICE_RETENTION_DAYS", "retention_days")
     )
@@ -172,6 +181,10 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.data_dir / "master.key"
+
+    @property
+    def checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
 
     @property
     def console_enabled(self) -> bool:
