@@ -55,6 +55,13 @@ class Application:
         await vault.load_service_keys()
         outbox = Outbox()
         router = build_router()
+        for admin in settings.admins_without_workspace():
+            log.warning(
+                "settings.admin_without_workspace",
+                admin=admin,
+                advice="write it platform:workspace:user_id; until then it is admin only in "
+                "the first workspace of its platform this install saw",
+            )
         audit = await open_audit_log(settings, vault)
         ledger, observations = ConsentLedger(), ObservationStore(vault)
         skills = skills_runtime(settings, ledger, observations, vault)

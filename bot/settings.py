@@ -138,9 +138,10 @@ class Settings(BaseSettings):
     @classmethod
     def _admins_name_a_platform(cls, value: list[str]) -> list[str]:
         for item in value:
-            if ":" not in item:
+            if not 1 <= item.count(":") <= 2 or "" in item.split(":"):
                 raise ValueError(
-                    f"admin {item!r} must be written platform:user_id, e.g. slack:U012ABCDEF"
+                    f"admin {item!r} must be written platform:workspace:user_id, e.g. "
+                    "slack:T012AB:U012ABCDEF (the Slack team, Lark tenant_key or DingTalk corpId)"
                 )
         return value
 
@@ -196,8 +197,23 @@ class Settings(BaseSettings):
     def demo_enabled(self) -> bool:
         return self.console_enabled if self.demo is None else self.demo
 
-    def is_admin(self, platform: str, user_id: str) -> bool:
-        return f"{platform}:{user_id}" in self.admins
+    def is_admin(
+        self, platform: str, tenant: str, user_id: str, *, first_workspace: bool = False
+    ) -> bool:
+        """`platform:tenant:user_id` is admin in that workspace only.
+
+        The older `platform:user_id` (no workspace) counts only in the platform's first
+        workspace (`first_workspace`): on a single-workspace install, that one. User ids
+        are per workspace (DingTalk staff ids are per corp), so the same id elsewhere is
+        someone else.
+        """
+        if f"{platform}:{tenant}:{user_id}" in self.admins:
+            return True
+        return first_workspace and f"{platform}:{user_id}" in self.admins
+
+    def admins_without_workspace(self) -> list[str]:
+        """`platform:user_id` entries (the console has one workspace: not listed)."""
+        return [a for a in self.admins if a.count(":") == 1 and not a.startswith("console:")]
 
     def enabled_adapters(self) -> list[str]:
         """Adapters whose credentials are present, in start order."""
