@@ -18,6 +18,7 @@ from bot.bus import InProcessBus
 from bot.bus_redis import RedisStreamsBus
 from bot.composition import admin_sections, build_router, skills_runtime
 from bot.consent.ledger import ConsentLedger
+from bot.consent.notices import Terms
 from bot.directory import Directory
 from bot.observations import ObservationStore
 from bot.outbox import Outbox
@@ -63,7 +64,7 @@ class Application:
                 "the first workspace of its platform this install saw",
             )
         audit = await open_audit_log(settings, vault)
-        ledger, observations = ConsentLedger(), ObservationStore(vault)
+        ledger, observations = ConsentLedger(Terms.of(settings)), ObservationStore(vault)
         skills = skills_runtime(settings, ledger, observations, vault)
         self.services = Services(
             settings=settings,
