@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from tortoise import Tortoise
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from bot.app import Application
 from bot.audit import AuditLog, public_key_text
@@ -23,6 +25,7 @@ from tests.conftest import make_settings
 from tests.test_migrations import postgres_database  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 
 def audit_of(app: Application) -> AuditLog:
@@ -215,28 +218,37 @@ async def test_two_processes_writing_at_once_on_postgresql_keep_one_chain(
 # --------------------------------------------------------------------------- the CLI
 
 
-def test_audit_verify_names_the_first_bad_entry(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    data_dir = tmp_path / "data"
+def verify_after(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, change: Callable[[], Awaitable[T]]
+) -> tuple[T, Result]:
+    """Log three entries in an install at `data_dir`, `change` its database, run the CLI."""
     monkeypatch.setenv("APPRENTICE_DATA_DIR", str(data_dir))
     monkeypatch.delenv("DATABASE_URL", raising=False)
 
-    async def tamper() -> int:
+    async def tamper() -> T:
         app = Application(make_settings(data_dir))
         await app.start(serve_web=False, adapters=False)
         try:
             await log_three(audit_of(app))
-            second = await AuditEntry.all().order_by("id").offset(1).first()
-            assert second is not None
-            second.action = "consent.withdraw"
-            await second.save()
-            return second.id
+            return await change()
         finally:
             await app.stop()
 
-    bad_id = asyncio.run(tamper())
-    result = CliRunner().invoke(cli, ["audit", "verify"], env={"COLUMNS": "200"})
+    changed = asyncio.run(tamper())
+    return changed, CliRunner().invoke(cli, ["audit", "verify"], env={"COLUMNS": "200"})
+
+
+def test_audit_verify_names_the_first_bad_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def edit_the_second() -> int:
+        second = await AuditEntry.all().order_by("id").offset(1).first()
+        assert second is not None
+        second.action = "consent.withdraw"
+        await second.save()
+        return second.id
+
+    bad_id, result = verify_after(tmp_path / "data", monkeypatch, edit_the_second)
     assert result.exit_code == 1
     assert f"BROKEN at entry #{bad_id} (consent.withdraw" in result.output
     assert "was altered" in result.output
@@ -245,19 +257,7 @@ def test_audit_verify_names_the_first_bad_entry(
 def test_audit_verify_reports_a_truncated_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data_dir = tmp_path / "data"
-    monkeypatch.setenv("APPRENTICE_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-
-    async def truncate() -> None:
-        app = Application(make_settings(data_dir))
-        await app.start(serve_web=False, adapters=False)
-        try:
-            await log_three(audit_of(app))
-            await sql("DELETE FROM audit_entries")
-        finally:
-            await app.stop()
-
-    asyncio.run(truncate())
-    result = CliRunner().invoke(cli, ["audit", "verify"], env={"COLUMNS": "200"})
+    _, result = verify_after(
+        tmp_path / "data", monkeypatch, lambda: sql("DELETE FROM audit_entries")
+    )
     assert result.exit_code == 1 and "cut short" in result.output
