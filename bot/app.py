@@ -14,11 +14,12 @@ from aiohttp import web
 from adapters.base import Adapter
 from adapters.console.adapter import ConsoleAdapter
 from adapters.console.web import add_routes as add_console_routes
-from bot.audit import AuditLog
+from bot.audit import open_audit_log
 from bot.bus import InProcessBus
 from bot.bus_redis import RedisStreamsBus
 from bot.composition import admin_sections, build_router, skills_runtime
 from bot.consent.ledger import ConsentLedger
+from bot.consent.notices import Terms
 from bot.directory import Directory
 from bot.observations import ObservationStore
 from bot.outbox import Outbox
@@ -53,9 +54,18 @@ class Application:
         settings = self.settings
         vault = Vault(load_master_key(settings))
         await open_database(settings)
+        await vault.load_service_keys()
         outbox = Outbox()
         router = build_router()
-        ledger, observations = ConsentLedger(), ObservationStore(vault)
+        for admin in settings.admins_without_workspace():
+            log.warning(
+                "settings.admin_without_workspace",
+                admin=admin,
+                advice="write it platform:workspace:user_id; until then it is admin only in "
+                "the first workspace of its platform this install saw",
+            )
+        audit = await open_audit_log(settings, vault)
+        ledger, observations = ConsentLedger(Terms.of(settings)), ObservationStore(vault)
         skills = skills_runtime(settings, ledger, observations, vault)
         self.services = Services(
             settings=settings,
@@ -64,7 +74,7 @@ class Application:
             ledger=ledger,
             people=People(vault),
             observations=observations,
-            audit=AuditLog(vault.audit_key, vault.pseudonym_key),
+            audit=audit,
             outbox=outbox,
             router=router,
             skills=skills,

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.composition import cli_apps
+from bot.security_cli import audit_app, keys_app
 from bot.settings import Settings
 
 app = typer.Typer(
@@ -22,12 +23,12 @@ app = typer.Typer(
     add_completion=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 import_app = typer.Typer(
     help="Import platform history exports (consent-enforced).", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
 for _name, _sub_app in cli_apps():
     app.add_typer(_sub_app, name=_name)
@@ -78,36 +79,6 @@ def db_upgrade() -> None:
 
     asyncio.run(go())
     out.print("Database schema is up to date.")
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's HMAC chain end to end."""
-    from bot.audit import AuditLog
-    from bot.storage.database import close_database, open_database
-    from bot.storage.vault import Vault, load_master_key
-
-    settings = _settings()
-    _configure_logging(settings)
-
-    async def go() -> bool:
-        vault = Vault(load_master_key(settings))
-        await open_database(settings)
-        try:
-            result = await AuditLog(vault.audit_key, vault.pseudonym_key).verify()
-        finally:
-            await close_database()
-        if result.ok:
-            out.print(f"[green]Audit chain intact[/green]: {result.entries} entries.")
-        else:
-            out.print(
-                f"[red]Audit chain BROKEN at entry {result.first_bad_id}[/red] "
-                f"(checked {result.entries})."
-            )
-        return result.ok
-
-    if not asyncio.run(go()):
-        raise typer.Exit(1)
 
 
 @app.command()

@@ -37,7 +37,12 @@ class Context:
 
     @property
     def is_admin(self) -> bool:
-        return self.services.settings.is_admin(self.event.platform, self.event.actor.id)
+        return self.services.settings.is_admin(
+            self.event.platform,
+            self.event.tenant,
+            self.event.actor.id,
+            first_workspace=self.services.directory.is_first_workspace(self.tenant),
+        )
 
     @property
     def in_dm(self) -> bool:

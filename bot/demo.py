@@ -119,7 +119,7 @@ WEEKS = 4
 async def seed_demo(console: ConsoleAdapter, services: Services) -> None:
     """Observe #team, let three people agree, then replay a few weeks of chat."""
     admin = next(
-        a.split(":", 1)[1]
+        a.rsplit(":", 1)[1]
         for a in services.settings.admins + ["console:admin"]
         if a.startswith("console:")
     )

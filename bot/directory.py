@@ -12,6 +12,9 @@ from bot.storage.models import Channel, Tenant
 class Directory:
     def __init__(self) -> None:
         self._tenants: dict[tuple[str, str], Tenant] = {}  # tenants are never deleted
+        # Tenant ids that are the first of their platform. Tenants are never deleted and
+        # ids only grow, so a workspace that is (or is not) the first stays so.
+        self._first: dict[int, bool] = {}
 
     async def tenant(self, platform: str, external_id: str) -> Tenant:
         key = (platform, external_id)
@@ -20,13 +23,26 @@ class Directory:
                 tenant, _ = await Tenant.get_or_create(platform=platform, external_id=external_id)
             except IntegrityError:  # created by a concurrent worker
                 tenant = await Tenant.get(platform=platform, external_id=external_id)
+            await self._note_first(tenant)
             self._tenants[key] = tenant
         return self._tenants[key]
 
     async def find_tenant(self, platform: str, external_id: str) -> Tenant | None:
         if (platform, external_id) in self._tenants:
             return self._tenants[(platform, external_id)]
-        return await Tenant.get_or_none(platform=platform, external_id=external_id)
+        tenant = await Tenant.get_or_none(platform=platform, external_id=external_id)
+        if tenant is not None:
+            await self._note_first(tenant)
+        return tenant
+
+    def is_first_workspace(self, tenant: Tenant) -> bool:
+        """Whether `tenant` is its platform's first workspace (False when not looked up)."""
+        return self._first.get(tenant.id, False)
+
+    async def _note_first(self, tenant: Tenant) -> None:
+        if tenant.id not in self._first:
+            earlier = await Tenant.filter(platform=tenant.platform, id__lt=tenant.id).exists()
+            self._first[tenant.id] = not earlier
 
     async def observed_channel(self, tenant: Tenant, channel_id: str) -> Channel | None:
         return await Channel.get_or_none(tenant=tenant, channel_id=channel_id, observed=True)

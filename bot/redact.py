@@ -10,17 +10,29 @@ placeholder           what it replaces
 ``[email]``           e-mail addresses
 ``[phone]``           phone numbers: international ``+CC …``, North American,
                       Chinese mobiles (``1[3-9]x xxxx xxxx``, optional ``+86``/``86``/
-                      ``0086`` prefix) and Chinese landlines (``0xx-xxxxxxxx``)
+                      ``0086`` prefix), Chinese landlines (``0xx-xxxxxxxx``) and UK
+                      national numbers (``020 7946 0958``, ``07700 900123``, 10–11 digits
+                      starting with 0, grouped; ungrouped only for ``07…`` mobiles)
 ``[id-number]``       Chinese resident identity card numbers (18 characters, GB 11643
                       check character and a real birth date in 1900–2099)
+``[ssn]``             US social security numbers: ``123-45-6789`` (never area 000, 666
+                      or 9xx, group 00 or serial 0000), and ``123 45 6789`` /
+                      ``123456789`` right after "SSN" or "social security (number)"
+``[passport]``        passport numbers (6–9 capital letters and digits, at least two
+                      digits) after "passport (no./number/#)" or "护照(号/号码)"
+``[iban]``            IBANs, plain or in groups of four, of the length their country
+                      uses and passing the ISO 13616 mod-97 check
 ``[card]``            payment card numbers (13–19 digits, plain or grouped with
-                      spaces/dashes, Luhn-valid, first digit 2–6 or 9)
+                      spaces/dashes, Luhn-valid, first digit 3–6 or 9, or a 2221–2720
+                      Mastercard)
 ``[ip]``              IPv4 and IPv6 addresses
 ``[secret]``          API keys and tokens (Slack, OpenAI-style ``sk-``, AWS access key
-                      ids, GitHub, Google, Stripe, JWTs), ``Bearer``/``Authorization``
-                      credentials, PEM private key blocks, and the *value* of
-                      ``password=…`` / ``secret: …`` / ``api_key=…`` / ``token=…`` /
-                      ``密码：…`` style assignments (the key name is kept)
+                      ids and bare 40-character AWS secret keys, GitHub, Google, Stripe,
+                      JWTs), ``Bearer``/``Authorization`` credentials, PEM private key
+                      blocks, the *value* of ``password=…`` / ``secret: …`` /
+                      ``api_key=…`` / ``token=…`` / ``密码：…`` / ``密码为 …`` style
+                      assignments (the key name is kept), "password is X" when X holds a
+                      digit or symbol, and ``mysql … -p'…'`` / ``sshpass -p …``
 ``[url-credentials]`` the ``user:password`` part of ``scheme://user:password@host``
                       (scheme and host are kept)
 ===================== ==============================================================
@@ -38,12 +50,14 @@ Deliberately *not* detected, because in chat text they are too ambiguous or
 not worth the false positives: personal names and postal addresses; bare
 10-digit North American numbers without any separator or ``+1``; 15-digit
 first-generation Chinese IDs (they have no check digit); card numbers starting
-with 0, 1, 7 or 8 (keeps timestamps and order numbers out); non-ASCII
+with 0, 1, 7 or 8, or with 2 outside Mastercard's 2221–2720 (keeps timestamps and
+"2026…" order numbers out); 9-digit numbers with no SSN or passport word before
+them; lower-case IBANs; non-ASCII
 (internationalised) e-mail addresses; MAC addresses; single-group IPv6
-shorthands such as ``::1``; secrets given in prose ("my password is …") or on
-the line after their key; URL passwords containing an unescaped ``/``, ``?``
-or ``#``.  An unquoted assignment value ends at whitespace (except after
-``passphrase``, where it runs to the end of the line).
+shorthands such as ``::1``; secrets given in prose without a digit or symbol
+("the password is in the vault") or on the line after their key; URL passwords
+containing an unescaped ``/``, ``?`` or ``#``.  An unquoted assignment value ends
+at whitespace (except after ``passphrase``, where it runs to the end of the line).
 
 Everything is compiled at import.  Each group of patterns sits behind a cheap
 gate (a substring test or a tiny regex), so a message with no candidate costs
@@ -68,12 +82,17 @@ CARD = "card"
 IP = "ip"
 SECRET = "secret"
 URL_CREDENTIALS = "url-credentials"
+SSN = "ssn"
+PASSPORT = "passport"
+IBAN = "iban"
 
 # Overlapping detections are merged and named after the widest one; between
 # equally wide ones the kind that comes first here wins.
 _PRIORITY = {
     kind: rank
-    for rank, kind in enumerate((URL_CREDENTIALS, SECRET, ID_NUMBER, CARD, PHONE, EMAIL, IP))
+    for rank, kind in enumerate(
+        (URL_CREDENTIALS, SECRET, ID_NUMBER, SSN, PASSPORT, IBAN, CARD, PHONE, EMAIL, IP)
+    )
 }
 PLACEHOLDERS: dict[str, str] = {kind: f"[{kind}]" for kind in _PRIORITY}
 _PLACEHOLDER_TEXTS = tuple(PLACEHOLDERS.values())
@@ -221,8 +240,27 @@ _INTL_PHONE = _compile(
     (?: [ .-]?\([0-9]{1,5}\) | [ .-]?[0-9]++ )*+
     """
 )
+# UK national numbers: 0 and 9-10 more digits, written in the usual groups
+# ("020 7946 0958", "(0161) 496 0321", "07700 900123"); ungrouped only for 07
+# mobiles.  "00…" (an international prefix) and digits glued to '+' or '-' are not.
+_UK_PHONE = _compile(
+    r"""
+    (?<![0-9A-Za-z+-])
+    (?: \(0[1-9][0-9]{1,4}\)\ ? [0-9]{3,6} (?:[ -]?[0-9]{3,4})?
+      | 0[1-9][0-9]{1,4} [ -][0-9]{3,6} (?:[ -][0-9]{3,4})?
+      | 07[1-9][0-9]{8} )
+    (?![0-9A-Za-z]|[ -][0-9])
+    """
+)
 _DIGIT_GROUP = _compile(r"[0-9]+")
 _MIN_INTL_DIGITS, _MAX_INTL_DIGITS = 8, 15  # E.164 allows at most 15 digits
+
+
+def _check_uk_phone(m: re.Match[str]) -> Span | None:
+    digits = sum(len(g) for g in _DIGIT_GROUP.findall(m[0]))
+    if digits == 11 or (digits == 10 and m[0].lstrip("(").startswith("01")):
+        return m.span()
+    return None
 
 
 def _check_intl_phone(m: re.Match[str]) -> Span | None:
@@ -275,13 +313,113 @@ def _check_cn_id(m: re.Match[str]) -> Span | None:
     return m.span()
 
 
+# --------------------------------------------------------------------------- US SSN
+
+# 123-45-6789 anywhere; with spaces or none only right after the words.
+_SSN_DASHED = _compile(
+    r"""
+    (?<![0-9A-Za-z-])
+    (?P<area>[0-9]{3})-(?P<group>[0-9]{2})-(?P<serial>[0-9]{4})
+    (?![0-9A-Za-z]|-[0-9])
+    """
+)
+_SSN_NAMED = _compile(
+    r"""
+    (?i: \bssns?\b | \bsocial[ ]security\b )
+    [^0-9\n]{0,24}?
+    (?<![0-9])
+    (?P<v> (?P<area>[0-9]{3})(?P<s>[ -]?)(?P<group>[0-9]{2})(?P=s)(?P<serial>[0-9]{4}) )
+    (?![0-9])
+    """
+)
+
+
+def _ssn_is_assignable(m: re.Match[str]) -> bool:
+    area = m["area"]
+    return (
+        area not in ("000", "666")
+        and area[0] != "9"
+        and m["group"] != "00"
+        and (m["serial"] != "0000")
+    )
+
+
+def _check_ssn_dashed(m: re.Match[str]) -> Span | None:
+    return m.span() if _ssn_is_assignable(m) else None
+
+
+def _check_ssn_named(m: re.Match[str]) -> Span | None:
+    return m.span("v") if _ssn_is_assignable(m) else None
+
+
+# --------------------------------------------------------------------------- passports
+
+# Formats differ by country (E12345678, EA1234567, 925076473, C01X00T47), so a
+# passport number is only recognised right after the word.
+_PASSPORT = _compile(
+    r"""
+    (?: (?i:passport) | 护照 )
+    (?: [^\n.。!?！？;；] | (?<=[Nn]o)\. ){0,24}?
+    (?<![0-9A-Za-z])
+    (?P<v>[A-Z0-9]{6,9})
+    (?![0-9A-Za-z])
+    """
+)
+
+
+def _check_passport(m: re.Match[str]) -> Span | None:
+    value = m["v"]
+    return m.span("v") if sum(c.isdigit() for c in value) >= 2 else None
+
+
+# --------------------------------------------------------------------------- IBAN
+
+# ISO 13616 lengths of the countries that issue IBANs (SWIFT IBAN registry).
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27,
+    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27,
+    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32,
+    "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19,
+    "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23, "PK": 24,
+    "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31,
+    "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28, "TL": 23,
+    "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+# Country, check digits, then letters and digits, single spaces allowed between
+# them; the candidate is cut at its country's length.
+_IBAN = _compile(r"(?<![0-9A-Za-z]) [A-Z]{2}[0-9]{2} (?:\ ?[A-Z0-9]){11,30}")
+_IBAN_START = _compile(r"[A-Z]{2}[0-9]{2}")
+
+
+def _iban_checks(compact: str) -> bool:
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def _check_iban(m: re.Match[str]) -> Span | None:
+    length = _IBAN_LENGTHS.get(m[0][:2])
+    if length is None:
+        return None
+    text, count, end = m.string, 0, m.start()
+    while count < length and end < m.end():
+        if text[end] != " ":
+            count += 1
+        end += 1
+    if count < length or (end < len(text) and text[end].isascii() and text[end].isalnum()):
+        return None
+    compact = text[m.start() : end].replace(" ", "")
+    return (m.start(), end) if _iban_checks(compact) else None
+
+
 # --------------------------------------------------------------------------- payment cards
 
 # A run of digit groups joined by single spaces or dashes.  Card numbers are
 # looked for *inside* each run, so neighbouring numbers cannot hide a card:
 # "ref 12 4111 1111 1111 1111" still loses the card.
 _DIGIT_RUN = _compile(r"(?<![0-9A-Za-z]) [0-9]++ (?:[ -][0-9]++)*+")
-_CARD_FIRST_DIGITS = frozenset("234569")
+_CARD_FIRST_DIGITS = frozenset("34569")
 _MIN_CARD, _MAX_CARD = 13, 19
 
 
@@ -298,13 +436,13 @@ def _luhn_ok(digits: str) -> bool:
 def _is_card(digits: str) -> bool:
     return (
         _MIN_CARD <= len(digits) <= _MAX_CARD
-        and digits[0] in _CARD_FIRST_DIGITS
+        and (digits[0] in _CARD_FIRST_DIGITS or "2221" <= digits[:4] <= "2720")
         and _luhn_ok(digits)
     )
 
 
 def _cards_in_run(groups: list[re.Match[str]]) -> Iterator[PiiSpan]:
-    """A card is one 13-19 digit group, or a first group of 4-6 digits then groups of 3-6."""
+    """A card is one 13-19 digit group, or a first group of 4-6 digits then groups of 2-6."""
     for i, first in enumerate(groups):
         if _is_card(first[0]):
             yield PiiSpan(CARD, *first.span())
@@ -312,7 +450,7 @@ def _cards_in_run(groups: list[re.Match[str]]) -> Iterator[PiiSpan]:
             continue
         digits = first[0]
         for group in groups[i + 1 :]:
-            if not 3 <= len(group[0]) <= 6 or len(digits) >= _MAX_CARD:
+            if not 2 <= len(group[0]) <= 6 or len(digits) >= _MAX_CARD:
                 break
             digits += group[0]
             if _is_card(digits):
@@ -340,16 +478,20 @@ def _find_cards(text: str, pos: int, endpos: int) -> Iterator[PiiSpan]:
 # never reaches the detailed patterns, and a run too short for a pattern skips it.
 _NUMBER_CLUSTER = _compile(r"[0-9] (?:[ ()+.-]*+[0-9]){6} (?:[ ()+.-]*+[0-9])*+ [Xx]?")
 _CLUSTER_LEAD = 3  # "(+86", "+1 (": the prefix before a cluster's first digit
+_IBAN_LEAD = 16  # "MT84 MALT 0110 …": the letters and digits before the first digit run
 _NUMBER_RULES = (  # (shortest cluster that can hold a match, rule)
     (18, _Rule(ID_NUMBER, _CN_ID, _check_cn_id, word=True)),
     (11, _Rule(PHONE, _CN_MOBILE, word=True)),
     (11, _Rule(PHONE, _CN_LANDLINE, word=True)),
     (12, _Rule(PHONE, _NANP, word=True)),
+    (11, _Rule(PHONE, _UK_PHONE, _check_uk_phone, word=True)),
+    (11, _Rule(SSN, _SSN_DASHED, _check_ssn_dashed, word=True)),
     (8, _Rule(PHONE, _INTL_PHONE, _check_intl_phone, word=True)),
 )
 
 
 def _find_numbers(text: str) -> Iterator[PiiSpan]:
+    iban_searched_to = 0
     for cluster in _NUMBER_CLUSTER.finditer(text):
         length = cluster.end() - cluster.start()
         # One extra character at the end lets trailing lookaheads see past it.
@@ -359,6 +501,26 @@ def _find_numbers(text: str) -> Iterator[PiiSpan]:
                 yield from rule(text, pos, endpos)
         if length >= _MIN_CARD:
             yield from _find_cards(text, pos, endpos)
+        # Every IBAN holds a run of seven or more digits within its first few groups
+        # ("GB82 WEST 1234 5698…"): look for its start just before each such run.
+        iban_pos = max(iban_searched_to, cluster.start() - _IBAN_LEAD)
+        if iban_pos <= cluster.start():
+            iban_searched_to = cluster.start() + 1
+            for span in _find_ibans(text, iban_pos, cluster.start()):
+                iban_searched_to = max(iban_searched_to, span.end)
+                yield span
+
+
+def _find_ibans(text: str, pos: int, last_start: int) -> Iterator[PiiSpan]:
+    """IBANs starting in ``text[pos : last_start + 1]`` (they may run on past it)."""
+    while (start := _IBAN_START.search(text, pos, last_start + 4)) is not None:
+        m = _IBAN.match(text, start.start())
+        span = _check_iban(m) if m is not None else None
+        if span is None or _touches_placeholder(text, *span):
+            pos = start.start() + 1
+            continue
+        yield PiiSpan(IBAN, *span)
+        pos = span[1]
 
 
 # --------------------------------------------------------------------------- IP addresses
@@ -426,6 +588,61 @@ _PREFIXED_TOKEN = _compile(
     """
 )
 
+# A bare AWS secret access key: exactly 40 characters of base64 with upper- and
+# lower-case letters and a digit (a commit hash is lower-case hex: never).
+_AWS_SECRET = _compile(r"(?<![A-Za-z0-9/+=]) [A-Za-z0-9/+]{40,}+ (?![=])")
+
+
+def _check_aws_secret(m: re.Match[str]) -> Span | None:
+    value = m[0]
+    if len(value) != 40 or not _has_upper_lower_digit(value):
+        return None
+    return m.span()
+
+
+def _has_upper_lower_digit(value: str) -> bool:
+    return (
+        any(c.isdigit() for c in value)
+        and any(c.isupper() for c in value)
+        and any(c.islower() for c in value)
+    )
+
+
+# "the password is hunter2": only a value with a digit or a symbol, so "the
+# password is in the vault" keeps its words.
+_PROSE_PASSWORD = _compile(
+    r"""
+    \b(?i: passwords? | passwd | pwd | passcode | pin )
+    \ (?i: is | was | will\ be )\ +
+    (?P<v>[!-~]+)
+    """
+)
+_TRAILING_PUNCTUATION = ".,;:)]}\"'"
+
+
+def _check_prose_password(m: re.Match[str]) -> Span | None:
+    if m["v"].startswith(_PLACEHOLDER_TEXTS):
+        return None
+    value = m["v"].rstrip(_TRAILING_PUNCTUATION)
+    if not value or value.isalpha():
+        return None
+    return m.start("v"), m.start("v") + len(value)
+
+
+# Command lines that take a password as a flag: mysql -p'…', sshpass -p ….
+_PASSWORD_FLAG = _compile(
+    r"""
+    \b(?: mysql | mysqldump | mysqladmin | mariadb | sshpass ) \b [^\n]*? [ \t]-p[ \t]?
+    (?: '(?P<sq>[^'\n]+)' | "(?P<dq>[^"\n]+)" | (?P<bare>[^\s'"]+) )
+    """
+)
+
+
+def _check_password_flag(m: re.Match[str]) -> Span | None:
+    group = next(name for name in ("sq", "dq", "bare") if m[name] is not None)
+    return None if m[group].startswith(_PLACEHOLDER_TEXTS) else m.span(group)
+
+
 # OpenAI-style keys, also Anthropic "sk-ant-…" and DeepSeek "sk-<hex>".
 _SK_KEY = _compile(r"(?<![A-Za-z0-9_-]) sk-[A-Za-z0-9_-]{20,}")
 _TOKEN_SEPARATORS = re.compile(r"[-_]")
@@ -487,10 +704,10 @@ _SECRET_KEYWORD = r"""
 _ASSIGNMENT = _compile(
     rf"""
     (?P<key> {_SECRET_KEYWORD} (?![A-Za-z0-9]) | 密码 | 口令 | 密钥 | 令牌 )
-    ["']? [ \t]* (?: => | [:=：] | 是 ) [ \t]*
+    ["']? [ \t]* (?P<sep> => | [:=：] | 是 | 为 ) [ \t]*
     (?: "(?P<dq>(?:[^"\\\n]|\\.)+)"?         # double-quoted, closing quote optional
       | '(?P<sq>(?:[^'\\\n]|\\.)+)'?         # single-quoted
-      | (?P<bare>[!-~][^\s'"&，。；！？、]*) ) # bare: up to whitespace, quote or '&'
+      | (?P<bare>[!-~][^\s'"，。；！？、]*) )  # bare: up to whitespace or a quote
     """
 )
 
@@ -503,6 +720,10 @@ def _check_assignment(m: re.Match[str]) -> Span | None:
         # "passphrase: correct horse battery staple" is several words.
         line_end = m.string.find("\n", m.end())
         return m.start(group), len(m.string) if line_end < 0 else line_end
+    if group == "bare" and m["sep"] == "=" and "&" in m[group]:
+        # token=xyz&page=2 is a query string: the value ends at '&'.  After ':'
+        # ("password: Tr0ub4dor&3") the '&' is part of the password.
+        return m.start(group), m.start(group) + m[group].index("&")
     return m.span(group)
 
 
@@ -513,9 +734,11 @@ def _check_assignment(m: re.Match[str]) -> Span | None:
 _MAYBE_TOKEN = _compile(
     r"xox|xapp-|gh[pousr]_|github_pat_|A[KS]IA|ABIA|ACCA|AIza|_live_|_test_|eyJ"
 ).search
+_MAYBE_AWS_SECRET = _compile(r"[A-Za-z0-9/+]{40}").search
 _MAYBE_IPV4 = _compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]").search
 _MAYBE_IPV6 = _compile(r":[0-9A-Fa-f]{0,4}:").search
 _ASSIGNMENT_WORDS = ("pass", "pwd", "secret", "token", "key", "credential")
+_PROSE_PASSWORD_WORDS = ("pass", "pwd", "pin ")
 _ASSIGNMENT_WORDS_ZH = ("密码", "口令", "密钥", "令牌")
 _AUTHORIZATION_WORDS = ("earer", "EARER", "uthoriz", "UTHORIZ")
 
@@ -525,6 +748,22 @@ def _maybe_assignment(text: str) -> bool:
     return any(w in lowered for w in _ASSIGNMENT_WORDS) or any(
         w in text for w in _ASSIGNMENT_WORDS_ZH
     )
+
+
+def _maybe_prose_password(text: str) -> bool:
+    if " is " not in text and " was " not in text and " will be " not in text:
+        return False
+    lowered = text.lower()
+    return any(word in lowered for word in _PROSE_PASSWORD_WORDS)
+
+
+def _maybe_ssn(text: str) -> bool:
+    lowered = text.lower()
+    return "ssn" in lowered or "social security" in lowered
+
+
+def _maybe_passport(text: str) -> bool:
+    return "护照" in text or "assport" in text or "ASSPORT" in text
 
 
 def _maybe_authorization(text: str) -> bool:
@@ -553,7 +792,15 @@ _REGISTRY: tuple[tuple[Callable[[str], object], tuple[Finder, ...]], ...] = (
             _Rule(SECRET, _AUTHORIZATION, _check_authorization),
         ),
     ),
-    (_maybe_assignment, (_Rule(SECRET, _ASSIGNMENT, _check_assignment),)),
+    (
+        _maybe_assignment,
+        (_Rule(SECRET, _ASSIGNMENT, _check_assignment),),
+    ),
+    (_maybe_prose_password, (_Rule(SECRET, _PROSE_PASSWORD, _check_prose_password),)),
+    (lambda t: "-p" in t, (_Rule(SECRET, _PASSWORD_FLAG, _check_password_flag),)),
+    (_MAYBE_AWS_SECRET, (_Rule(SECRET, _AWS_SECRET, _check_aws_secret, word=True),)),
+    (_maybe_ssn, (_Rule(SSN, _SSN_NAMED, _check_ssn_named),)),
+    (_maybe_passport, (_Rule(PASSPORT, _PASSPORT, _check_passport, word=True),)),
     (_always, (_find_numbers,)),  # its cluster scan is its own gate
     (lambda t: "@" in t, (_EMAIL_RULE,)),
     (_maybe_ipv4, (_Rule(IP, _IPV4, word=True),)),

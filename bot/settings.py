@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     # reach the console can act as any console user, so it is never exposed by default.
     console: bool | None = Field(None, validation_alias=_env("APPRENTICE_CONSOLE", "console"))
     locale: str = Field("en", validation_alias=_env("APPRENTICE_LOCALE", "locale"))
+    # Signed audit checkpoints (README "Audit log"); unset: audit-checkpoints.jsonl in data_dir.
+    audit_checkpoint_file: Path | None = Field(
+        None, validation_alias=_env("APPRENTICE_AUDIT_CHECKPOINT_FILE", "audit_checkpoint_file")
+    )
+    audit_checkpoint_every: int = Field(
+        100,
+        ge=0,
+        validation_alias=_env("APPRENTICE_AUDIT_CHECKPOINT_EVERY", "audit_checkpoint_every"),
+    )
     retention_days: int = Field(
         90, ge=1, validation_alias=_env("APPRENTICE_RETENTION_DAYS", "retention_days")
     )
@@ -129,9 +138,10 @@ class Settings(BaseSettings):
     @classmethod
     def _admins_name_a_platform(cls, value: list[str]) -> list[str]:
         for item in value:
-            if ":" not in item:
+            if not 1 <= item.count(":") <= 2 or "" in item.split(":"):
                 raise ValueError(
-                    f"admin {item!r} must be written platform:user_id, e.g. slack:U012ABCDEF"
+                    f"admin {item!r} must be written platform:workspace:user_id, e.g. "
+                    "slack:T012AB:U012ABCDEF (the Slack team, Lark tenant_key or DingTalk corpId)"
                 )
         return value
 
@@ -174,6 +184,10 @@ class Settings(BaseSettings):
         return self.data_dir / "master.key"
 
     @property
+    def checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
+
+    @property
     def console_enabled(self) -> bool:
         if self.console is not None:
             return self.console
@@ -183,8 +197,23 @@ class Settings(BaseSettings):
     def demo_enabled(self) -> bool:
         return self.console_enabled if self.demo is None else self.demo
 
-    def is_admin(self, platform: str, user_id: str) -> bool:
-        return f"{platform}:{user_id}" in self.admins
+    def is_admin(
+        self, platform: str, tenant: str, user_id: str, *, first_workspace: bool = False
+    ) -> bool:
+        """`platform:tenant:user_id` is admin in that workspace only.
+
+        The older `platform:user_id` (no workspace) counts only in the platform's first
+        workspace (`first_workspace`): on a single-workspace install, that one. User ids
+        are per workspace (DingTalk staff ids are per corp), so the same id elsewhere is
+        someone else.
+        """
+        if f"{platform}:{tenant}:{user_id}" in self.admins:
+            return True
+        return first_workspace and f"{platform}:{user_id}" in self.admins
+
+    def admins_without_workspace(self) -> list[str]:
+        """`platform:user_id` entries (the console has one workspace: not listed)."""
+        return [a for a in self.admins if a.count(":") == 1 and not a.startswith("console:")]
 
     def enabled_adapters(self) -> list[str]:
         """Adapters whose credentials are present, in start order."""

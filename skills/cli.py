@@ -29,6 +29,7 @@ def _settings():  # noqa: ANN202 - bot.cli owns settings errors
 def _with_engine(work: Callable[..., Awaitable[T]]) -> T:
     """Open the database, build the engine, run `work(engine)`, close everything."""
     from bot.consent.ledger import ConsentLedger
+    from bot.consent.notices import Terms
     from bot.observations import ObservationStore
     from bot.storage.database import close_database, open_database
     from bot.storage.vault import Vault, load_master_key
@@ -41,7 +42,7 @@ def _with_engine(work: Callable[..., Awaitable[T]]) -> T:
         await open_database(settings)
         engine = SkillEngine(
             settings=settings,
-            ledger=ConsentLedger(),
+            ledger=ConsentLedger(Terms.of(settings)),
             observations=ObservationStore(vault),
             vault=vault,
         )

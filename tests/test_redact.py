@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import string
+import sys
 import time
 from datetime import date
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -124,6 +127,9 @@ def test_every_kind_has_a_bracketed_placeholder():
         "ip": "[ip]",
         "secret": "[secret]",
         "url-credentials": "[url-credentials]",
+        "ssn": "[ssn]",
+        "passport": "[passport]",
+        "iban": "[iban]",
     }
 
 
@@ -510,6 +516,224 @@ def test_url_credentials_are_redacted_and_host_is_kept(text, expected):
     assert redact(text) == expected
 
 
+# --------------------------------------------------------------------------- US SSN
+
+
+def iban(country: str, bban: str) -> str:
+    """ISO 13616: check digits are 98 minus (BBAN + country + "00" as base-36 digits) mod 97."""
+    digits = "".join(str(int(c, 36)) for c in bban + country + "00")
+    return f"{country}{98 - int(digits) % 97:02d}{bban}"
+
+
+def test_iban_helper_reproduces_published_examples():
+    assert iban("DE", "370400440532013000") == "DE89370400440532013000"
+    assert iban("GB", "WEST12345698765432") == "GB82WEST12345698765432"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My SSN is 078-05-1120, thanks", "My SSN is [ssn], thanks"),
+        ("payroll: 219-09-9999 on file", "payroll: [ssn] on file"),
+        ("SSN 342 61 9014 for the 1099", "SSN [ssn] for the 1099"),
+        ("social security number: 609231874.", "social security number: [ssn]."),
+        ("美国同事的 SSN 是 522-19-8830。", "美国同事的 SSN 是 [ssn]。"),
+    ],
+)
+def test_us_social_security_number_is_redacted(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "part 000-12-3456 and 666-12-3456 and 912-34-5678",  # never issued
+        "ranges 123-00-4567 and 123-45-0000",
+        "order 609231874 shipped",  # nine digits without the word
+        "ISBN 978-3-16-148410-0, part number 123-45-678",
+    ],
+)
+def test_numbers_shaped_like_but_not_ssns_are_kept(text):
+    assert redact(text) == text
+
+
+# --------------------------------------------------------------------------- IBAN
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "DE89 3704 0044 0532 0130 00",
+        "GB82 WEST 1234 5698 7654 32",
+        iban("FR", "20041010050500013M02606"),
+        iban("NL", "ABNA0417164300"),
+        "CH93 0076 2011 6238 5295 7",
+        iban("NO", "86011117947"),
+    ],
+)
+def test_iban_is_redacted(number):
+    assert redact(f"wire it to {number} today") == "wire it to [iban] today"
+
+
+def test_iban_followed_by_a_bic_keeps_the_bic():
+    assert redact("IBAN GB82 WEST 1234 5698 7654 32 BIC NWBKGB2L") == "IBAN [iban] BIC NWBKGB2L"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "IBAN GB00 WEST 1234 5698 7654 32",  # wrong check digits
+        "DE89 3704 0044 0532 0130",  # too short for Germany
+        "QQ89 3704 0044 0532 0130 00",  # no such country
+    ],
+)
+def test_iban_failing_its_check_is_kept(text):
+    assert redact(text) == text
+
+
+# --------------------------------------------------------------------------- UK phones
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "020 7946 0958",
+        "(020) 7946 0958",
+        "0161 496 0321",
+        "01632 960734",
+        "07700 900123",
+        "07700-900-456",
+        "07700900987",
+        "0800 123 4567",
+        "029 2018 0444",
+    ],
+)
+def test_uk_national_phone_number_is_redacted(number):
+    assert redact(f"call {number} after 3") == "call [phone] after 3"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lottery numbers 000123 to 000456",
+        "store 020 is the flagship",
+        "invoice 04400210011100123456",
+        "Flight BA 0117 departs 18:25",
+    ],
+)
+def test_zero_led_numbers_that_are_not_uk_phones_are_kept(text):
+    assert redact(text) == text
+
+
+# --------------------------------------------------------------------------- passports
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My passport number is 567123498.", "My passport number is [passport]."),
+        ("Passport No. 925076473 (UK)", "Passport No. [passport] (UK)"),
+        ("护照号码：E12345678", "护照号码：[passport]"),
+        ("他的护照号是EA7654321，请订票", "他的护照号是[passport]，请订票"),
+        ("passport: C01X00T47", "passport: [passport]"),
+        (
+            "Passport Number: GA302922\nNationality: CA",
+            "Passport Number: [passport]\nNationality: CA",
+        ),
+    ],
+)
+def test_passport_number_after_the_word_is_redacted(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bring your passport to the offsite, room B2 at 10:00.",
+        "Passport photos are due. Ticket AB123456 is unrelated.",
+        "出差记得带护照和港澳通行证。",
+        "order E12345678 shipped",  # the format alone is not enough
+    ],
+)
+def test_passport_words_without_a_number_keep_the_text(text):
+    assert redact(text) == text
+
+
+# --------------------------------------------------------------------------- AWS secret keys
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def test_bare_aws_secret_key_is_redacted():
+    assert redact(f"creds AKIAIOSFODNN7EXAMPLE {AWS_SECRET}") == "creds [secret] [secret]"
+    assert redact(f"{AWS_SECRET} <- prod key") == "[secret] <- prod key"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "commit 9fceb02d0ae598e95dc970b74767f19372d61af8 reverted",
+        "CONSTANT_NAME_WITH_FORTY_CHARACTERS_LONG_",
+        "see docs/guide/installation/troubleshooting/v2 for more",
+    ],
+)
+def test_forty_character_words_that_are_not_keys_are_kept(text):
+    assert redact(text) == text
+
+
+# --------------------------------------------------------------------------- password wording
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my password: Tr0ub4dor&3 (yes)", "my password: [secret] (yes)"),
+        (
+            "The admin password is Spring2026! until Monday",
+            "The admin password is [secret] until Monday",
+        ),
+        ("the vpn password is Vpn_2026_x.", "the vpn password is [secret]."),
+        ("数据库密码为 Db#pass2026", "数据库密码为 [secret]"),
+        ("mysql -u root -p'Qwerty!234' -h db01", "mysql -u root -p'[secret]' -h db01"),
+        ("sshpass -p hunter22 ssh ops@bastion", "sshpass -p [secret] ssh ops@bastion"),
+    ],
+)
+def test_password_in_words_and_command_flags_is_redacted(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the password is in 1Password under staging",
+        "Password reset emails are failing since Monday.",
+        "数据库密码为空，请设置",
+        "ls -pla /tmp",
+    ],
+)
+def test_password_prose_without_a_password_is_kept(text):
+    assert redact(text) == text
+
+
+# --------------------------------------------------------------------------- the labelled corpus
+
+
+def test_labelled_corpus_meets_the_per_kind_target():
+    """bench/redaction_corpus.jsonl: each kind's precision and recall is at least 0.95."""
+    bench = Path(__file__).resolve().parents[1] / "bench" / "redact_bench.py"
+    spec = importlib.util.spec_from_file_location("redact_bench", bench)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["redact_bench"] = module
+    spec.loader.exec_module(module)
+    tallies, problems, rows = module.accuracy(module.CORPUS)
+    assert rows > 200 and {"ssn", "iban", "passport", "phone", "secret"} <= set(tallies)
+    low = {
+        k: (t.precision, t.recall) for k, t in tallies.items() if min(t.precision, t.recall) < 0.95
+    }
+    assert low == {}, problems
+
+
 # --------------------------------------------------------------------------- overlaps
 
 
@@ -623,6 +847,28 @@ def luhn_valid_cards(draw) -> str:
 _local_parts = st.from_regex(r"[A-Za-z0-9_%+-][A-Za-z0-9._%+-]{0,30}", fullmatch=True)
 emails = st.builds("{}@{}".format, _local_parts, domains(max_length=80))
 
+
+@st.composite
+def valid_ibans(draw) -> str:
+    country, length = draw(st.sampled_from([("DE", 22), ("GB", 22), ("FR", 27), ("NL", 18)]))
+    bank = (
+        draw(st.text(string.ascii_uppercase, min_size=4, max_size=4))
+        if country
+        in (
+            "GB",
+            "NL",
+        )
+        else ""
+    )
+    body = draw(
+        st.text(string.digits, min_size=length - 4 - len(bank), max_size=length - 4 - len(bank))
+    )
+    number = iban(country, bank + body)
+    if draw(st.booleans()):
+        number = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+    return number
+
+
 # Text around the PII: anything, including CJK, digits, symbols and other PII.
 surrounding = st.text(max_size=40)
 
@@ -646,6 +892,12 @@ def test_property_email_never_survives(before, address, after):
     assert address not in out
 
 
+@given(before=surrounding, number=valid_ibans(), after=surrounding)
+def test_property_valid_iban_never_survives(before, number, after):
+    out = redact(f"{before} {number} {after}")
+    assert number not in out
+
+
 # Fragments that combine into near-misses, overlaps and placeholders.
 _FRAGMENTS = [
     " ", "\n", "-", ".", ":", "::", "@", "+", "(", ")", "'", '"', "=", "，", "：", "张三",
@@ -653,7 +905,10 @@ _FRAGMENTS = [
     "192.168.", "255", "fe80", "ffff:", "example.com", "user", "https://", "u:p@",
     "password=", "token: ", "Bearer ", "sk-", "eyJ", "xoxb-", "ghp_", "AKIA", "密码：",
     "-----BEGIN PRIVATE KEY-----", "[secret]", "[email]", "[phone]", "[card]", "[ip]",
-    VALID_ID, VISA, "zhang@example.com", "13812345678",
+    VALID_ID, VISA, "zhang@example.com", "13812345678", "SSN ", "078-05-1120", "passport ",
+    "护照", "E12345678", "GB82 WEST 1234 5698 7654 32", "DE89", "020 7946 0958", "07700",
+    "password is ", "密码为", "mysql -p", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "[iban]",
+    "[ssn]", "[passport]",
 ]  # fmt: skip
 soup = st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=4), max_size=25).map("".join)
 

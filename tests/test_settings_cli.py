@@ -48,7 +48,7 @@ def test_postgresql_url_is_accepted_in_either_spelling(env: pytest.MonkeyPatch) 
 def test_admin_without_platform_is_a_clear_error(env: pytest.MonkeyPatch) -> None:
     env.setenv("APPRENTICE_ADMINS", "alice")
     result = runner.invoke(cli, ["doctor"])
-    assert result.exit_code == 2 and "platform:user_id" in result.output
+    assert result.exit_code == 2 and "platform:workspace:user_id" in result.output
 
 
 def test_doctor_masks_secrets_and_reports_the_database(env: pytest.MonkeyPatch) -> None:

@@ -11,8 +11,9 @@ from bot.consent.notices import (
     PURPOSE_WORDS,
     Notice,
     Purpose,
+    Terms,
     current_version,
-    notice,
+    notice_with,
     pick_language,
 )
 from bot.context import Args, Context
@@ -32,18 +33,28 @@ def notice_for(ctx: Context, purpose: Purpose, language: str | None = None) -> N
     """The notice in `language`, or in the person's own language, or the workspace's."""
     settings = ctx.services.settings
     language = language or pick_language(ctx.event.actor.locale, settings.locale)
-    provider = settings.openai_base_url or ("OpenAI" if settings.openai_api_key else "")
-    return notice(purpose, language, retention_days=settings.retention_days, provider=provider)
+    return notice_with(purpose, language, Terms.of(settings))
 
 
 def consent_buttons(
-    purpose: Purpose, channels: list[str], language: str | None = None
+    purpose: Purpose,
+    channels: list[str],
+    language: str | None = None,
+    *,
+    shown: Notice | None = None,
 ) -> tuple[Button, ...]:
-    """Agree / No thanks, carrying what was shown: purpose, version, scope and language."""
-    shown = {"p": purpose.value, "v": current_version(purpose), "ch": channels}
+    """Agree / No thanks, carrying what was shown: purpose, version, hash, scope, language."""
+    value_of: dict[str, object] = {
+        "p": purpose.value,
+        "v": current_version(purpose),
+        "ch": channels,
+    }
+    if shown is not None:
+        value_of.update(v=shown.version, h=shown.sha256)
+        language = shown.language
     if language:
-        shown["l"] = language
-    value = json.dumps(shown)
+        value_of["l"] = language
+    value = json.dumps(value_of)
     return (
         Button("Agree", AGREE, value, ButtonStyle.PRIMARY),
         Button("No thanks", DECLINE, value),
@@ -53,7 +64,7 @@ def consent_buttons(
 async def send_notice(ctx: Context, purpose: Purpose, channels: list[str] | None = None) -> None:
     """DM the notice with Agree / No thanks to the person who acted."""
     shown = notice_for(ctx, purpose)
-    await ctx.dm(shown.text, consent_buttons(purpose, channels or [ALL_CHANNELS], shown.language))
+    await ctx.dm(shown.text, consent_buttons(purpose, channels or [ALL_CHANNELS], shown=shown))
 
 
 def _purpose_and_channels(args: Args) -> tuple[Purpose | None, list[str]]:
@@ -127,6 +138,7 @@ class Choice:
     version: str
     channels: list[str]
     language: str | None
+    sha256: str | None = None  # of the text shown with the button
 
 
 def _parse_choice(action: Action) -> Choice | None:
@@ -138,6 +150,7 @@ def _parse_choice(action: Action) -> Choice | None:
             version=str(value["v"]),
             channels=[str(c) for c in value.get("ch") or [ALL_CHANNELS]],
             language=language if language in LANGUAGES else None,
+            sha256=str(value["h"]) if value.get("h") else None,
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -152,11 +165,13 @@ async def agree(ctx: Context, action: Action) -> None:
         )
         return
     purpose, channels = choice.purpose, choice.channels
-    if choice.version != current_version(purpose):
+    shown = notice_for(ctx, purpose, choice.language)
+    if choice.sha256 != shown.sha256:
+        # The text behind that button is not today's (retention, provider or words changed):
+        # agreeing to it would record words nobody showed them.
         await ctx.dm("The notice changed since that message. Here is the current one:")
         await send_notice(ctx, purpose, channels)
         return
-    shown = notice_for(ctx, purpose, choice.language)  # the words they read, recorded
     mechanism = Mechanism(f"{action.via}:{AGREE}", ctx.event.id)
     await ctx.services.people.ensure(ctx.tenant, ctx.event.actor)
     await ctx.services.ledger.grant(ctx.tenant, ctx.user_id, shown, mechanism, channels)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from bot.consent.notices import Notice, Purpose, current_version
+from bot.consent.notices import Notice, Purpose, Terms, notice_version, notice_with
 from bot.storage.models import ConsentEvent, ConsentPrompt, Tenant
 
 GRANT = "grant"
@@ -26,6 +26,20 @@ class Mechanism:
 
 
 class ConsentLedger:
+    def __init__(self, terms: Terms) -> None:
+        self._terms = terms  # what today's notices say: a grant to other words is not in force
+
+    def current_version(self, purpose: Purpose) -> str:
+        return notice_version(purpose, self._terms)
+
+    def is_current(self, event: ConsentEvent) -> bool:
+        """Whether `event` answered the notice shown today (same text in its language)."""
+        if event.notice_version == self.current_version(Purpose(event.purpose)):
+            return True
+        # Grants older than versions with digests: the hash of the text is what counts.
+        shown = notice_with(Purpose(event.purpose), event.language, self._terms)
+        return event.notice_sha256 == shown.sha256
+
     async def grant(
         self,
         tenant: Tenant,
@@ -94,11 +108,9 @@ class ConsentLedger:
     async def live_grant(
         self, tenant: Tenant, user_id: str, purpose: Purpose = Purpose.OBSERVE
     ) -> ConsentEvent | None:
-        """The grant in force: the latest event is a grant to the current notice version."""
+        """The grant in force: the latest event is a grant to the notice shown today."""
         latest = await self._latest(tenant, user_id, purpose)
-        if latest is None or latest.action != GRANT:
-            return None
-        if latest.notice_version != current_version(purpose):
+        if latest is None or latest.action != GRANT or not self.is_current(latest):
             return None
         return latest
 
@@ -112,12 +124,8 @@ class ConsentLedger:
 
     async def has_answered(self, tenant: Tenant, user_id: str, purpose: Purpose) -> bool:
         """Whether the person ever answered the current notice (yes, no or later withdrew)."""
-        return await ConsentEvent.exists(
-            tenant=tenant,
-            user_id=user_id,
-            purpose=purpose.value,
-            notice_version=current_version(purpose),
-        )
+        answers = await ConsentEvent.filter(tenant=tenant, user_id=user_id, purpose=purpose.value)
+        return any(self.is_current(answer) for answer in answers)
 
     async def mark_prompted(self, tenant: Tenant, user_id: str, purpose: Purpose) -> bool:
         """Record that we asked; False when we already asked for this notice version."""
@@ -125,7 +133,7 @@ class ConsentLedger:
             "tenant": tenant,
             "user_id": user_id,
             "purpose": purpose.value,
-            "notice_version": current_version(purpose),
+            "notice_version": self.current_version(purpose),
         }
         if await ConsentPrompt.exists(**asked):  # the common case: read, don't write
             return False
@@ -134,7 +142,7 @@ class ConsentLedger:
                 tenant=tenant,
                 user_id=user_id,
                 purpose=purpose.value,
-                notice_version=current_version(purpose),
+                notice_version=self.current_version(purpose),
             )
         except IntegrityError:
             return False

@@ -1,7 +1,10 @@
 """Consent notices: versioned texts, English and Simplified Chinese, with their SHA-256.
 
-Changing a text means bumping its version: every grant names the version and hash of
-the words the person agreed to, and a new version asks everyone again.
+A notice's version is its words' version plus a digest of the texts as rendered with this
+install's terms (retention days, model provider): changing the words, the retention or the
+provider is a new version that asks everyone again. Every grant records the SHA-256 of the
+exact text shown (carried by the button, not re-rendered at click time), and is in force
+only while the notice shown today in its language hashes the same.
 """
 
 from __future__ import annotations
@@ -9,6 +12,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 class Purpose(StrEnum):
@@ -106,8 +113,33 @@ class Notice:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """What a notice says besides its fixed words: how long text is kept, who gets it."""
+
+    retention_days: int
+    provider: str = ""
+
+    @classmethod
+    def of(cls, settings: Settings) -> Terms:
+        provider = settings.openai_base_url or ("OpenAI" if settings.openai_api_key else "")
+        return cls(retention_days=settings.retention_days, provider=provider)
+
+
 def current_version(purpose: Purpose) -> str:
+    """The version of the words alone; `notice_version` is the one grants are held to."""
     return _TEXTS[purpose][0]
+
+
+def notice_version(purpose: Purpose, terms: Terms) -> str:
+    """The words' version plus a digest of every language's text rendered with `terms`."""
+    version, texts = _TEXTS[purpose]
+    rendered = "\x00".join(_render(texts[language], terms) for language in LANGUAGES)
+    return f"{version}+{hashlib.sha256(rendered.encode()).hexdigest()[:12]}"
+
+
+def _render(text: str, terms: Terms) -> str:
+    return text.format(retention=terms.retention_days, provider=terms.provider or "-")
 
 
 def pick_language(locale: str | None, default: str) -> str:
@@ -121,6 +153,12 @@ def pick_language(locale: str | None, default: str) -> str:
 
 
 def notice(purpose: Purpose, language: str, *, retention_days: int, provider: str = "") -> Notice:
-    version, texts = _TEXTS[purpose]
-    text = texts[language].format(retention=retention_days, provider=provider or "-")
-    return Notice(purpose=purpose, version=version, language=language, text=text)
+    terms = Terms(retention_days, provider)
+    text = _render(_TEXTS[purpose][1][language], terms)
+    return Notice(
+        purpose=purpose, version=notice_version(purpose, terms), language=language, text=text
+    )
+
+
+def notice_with(purpose: Purpose, language: str, terms: Terms) -> Notice:
+    return notice(purpose, language, retention_days=terms.retention_days, provider=terms.provider)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -20,7 +22,7 @@ MIGRATIONS_MODULE = "migrations"
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     """tortoise-orm's config for these settings (used by the app, the CLI and makemigrations)."""
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secure_sqlite_files(settings.data_dir, Path(settings.db_url.removeprefix("sqlite://")))
         connection: str | dict[str, Any] = {
             "engine": "tortoise.backends.sqlite",
             "credentials": {
@@ -48,6 +50,34 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def secure_sqlite_files(data_dir: Path, db_file: Path) -> None:
+    """The data directory 0700, the database file and its -wal/-shm/-journal 0600.
+
+    The file is made (empty, 0600) before SQLite opens it: SQLite gives the -wal and -shm
+    files it creates later the mode of the database file. Files of an older install are
+    narrowed in place.
+    """
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _narrow(data_dir, 0o700)
+    if str(db_file) in ("", ":memory:"):
+        return
+    db_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not db_file.exists():
+        os.close(os.open(db_file, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in SQLITE_SUFFIXES:
+        path = db_file.with_name(db_file.name + suffix)
+        if path.exists():
+            _narrow(path, 0o600)
+
+
+def _narrow(path: Path, mode: int) -> None:
+    if path.stat().st_mode & 0o777 != mode:
+        path.chmod(mode)
 
 
 async def upgrade(settings: Settings) -> None:

@@ -251,3 +251,35 @@ class SkillSchedule(Model):
     class Meta:
         table = "skill_schedules"
         unique_together = (("tenant", "user_id", "skill_name", "channel"),)
+
+
+class ServiceKey(Model):
+    """A key for one purpose (audit chain, pseudonyms, admin cookie, checkpoint signing).
+
+    Random, its own, and stored wrapped by the master key: rotating the master key re-wraps
+    it and leaves its value — and so the audit chain and pseudonyms — unchanged.
+    """
+
+    name = fields.CharField(max_length=32, primary_key=True)
+    wrapped = fields.BinaryField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "service_keys"
+
+
+class AuditHead(Model):
+    """The audit chain's end (last entry, count, its MAC), MACed: truncation no longer verifies.
+
+    One row (id 1), rewritten in the same transaction as every entry.
+    """
+
+    id = fields.IntField(primary_key=True)
+    last_entry_id = fields.IntField()
+    entries = fields.IntField()
+    last_mac = fields.CharField(max_length=64)
+    reason = fields.CharField(max_length=16)  # new | upgrade | recreated
+    mac = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "audit_head"

@@ -127,7 +127,7 @@ class AdminPages:
         if self._auth is None:
             settings = self._app.settings
             self._auth = AdminAuth(
-                settings.admin_token, settings.web_host, self.services.vault.audit_key
+                settings.admin_token, settings.web_host, self.services.vault.cookie_key
             )
         return self._auth
 

@@ -310,8 +310,8 @@ def audit_body(
         )
     else:
         verdict = (
-            f'<div class="check bad">✗ Audit chain BROKEN at entry {check.first_bad_id} '
-            f"(of {check.entries} checked): an entry was edited, removed or reordered. "
+            f'<div class="check bad">✗ Audit chain {esc(check.verdict)} '
+            f"(of {check.entries} checked): {esc(check.problem or '')}. "
             "Restore the database from a backup and compare.</div>"
         )
     form = (
