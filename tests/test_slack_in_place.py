@@ -68,6 +68,7 @@ async def observe_here(slack: Workspace) -> None:
         lambda: [p for p in slack.fake.messages_in(TEAM_CHANNEL) if "now observes #team" in p.text],
         what="the notice in #team",
     )
+    await response_saying(slack.fake, "is now observed")  # recorded after the notice went out
 
 
 async def test_admin_observe_typed_in_a_channel_observes_that_channel(
