@@ -107,7 +107,8 @@ def parse_command_text(text: str, *, bot_mentions: tuple[str, ...] = ()) -> Comm
     """
     stripped = text.strip()
     for mention in bot_mentions:
-        after = stripped[len(mention) :] if stripped.startswith(mention) else None
+        mentioned = stripped[: len(mention)].casefold() == mention.casefold()
+        after = stripped[len(mention) :] if mentioned else None
         if after is not None and not _continues_a_name(after[:1]):
             return addressed_command(after)
     head, _, rest = stripped.partition(" ")
