@@ -1,4 +1,4 @@
-"""A consent prompt remembers the language and scope it was shown with, so a typed answer
+"""A consent prompt remembers the language, scope and message it was shown with, so a typed answer
 (`/skill optin yes`, 同意) records exactly the notice the person read."""
 
 from tortoise import migrations
@@ -21,6 +21,11 @@ class Migration(migrations.Migration):
             model_name='ConsentPrompt',
             name='channels',
             field=fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+        ),
+        ops.AddField(
+            model_name='ConsentPrompt',
+            name='message_ref',
+            field=fields.CharField(null=True, max_length=200),
         ),
         ops.AddField(
             model_name='ConsentPrompt',

@@ -5,7 +5,7 @@ receipt reach the person by robot DM. Real dingtalk-stream client against the lo
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from bot.app import Application
 from bot.consent.notices import Purpose, current_version
@@ -18,16 +18,19 @@ from tests.test_dingtalk import (
     CAROL_WORDS,
     TEAM,
     bot,
+    bot_settings,
+    card_bot,
     eventually,
     fake,
     observations_are,
     opt_in,
+    running,
     say,
     settle,
 )
 from tests.test_end_to_end import count
 
-__all__ = ["bot", "fake"]  # the fixtures, shared with tests/test_dingtalk.py
+__all__ = ["bot", "card_bot", "fake"]  # the fixtures, shared with tests/test_dingtalk.py
 
 DAVE = Person("dave001", "Dave")
 
@@ -90,9 +93,7 @@ async def test_the_one_time_prompt_goes_by_robot_dm_and_says_what_to_type(
     assert await count("consent_events", where, CAROL.staff_id, "text:consent.agree", version)
 
 
-async def test_in_chinese_replying_tongyi_agrees(tmp_path: Any, fake: FakeDingTalk) -> None:
-    from tests.test_dingtalk import bot_settings, running  # noqa: PLC0415
-
+async def test_in_chinese_replying_tongyi_agrees(tmp_path: Path, fake: FakeDingTalk) -> None:
     async with running(bot_settings(tmp_path, fake, locale="zh-CN")):
         await fake.wait_connections(1)
         await say(fake, DAVE, "/skill optin")
@@ -124,3 +125,17 @@ async def test_button_and_typed_answers_count_exactly_and_revoke_sends_a_robot_d
     assert receipt.group is None and "messages deleted: 1" in receipt.text
     await say(fake, CAROL, " skill mydata", TEAM, at_bot=True)
     assert "messages kept: 1 " in (await fake.wait_dm(CAROL, "messages kept")).text
+
+
+async def test_a_typed_answer_updates_the_consent_card_like_a_click(
+    card_bot: Application, fake: FakeDingTalk
+) -> None:
+    await say(fake, ALICE, "/skill optin")
+    card = await fake.wait_sent(lambda s: s.via == "card", "a consent card")
+    await say(fake, ALICE, "/skill optin yes")
+    await fake._until(
+        lambda: "Thank you" in fake.cards[str(card.out_track_id)]["markdown"],
+        "the card to show the typed answer",
+        5.0,
+    )
+    assert fake.cards[str(card.out_track_id)]["buttons"] == "[]"

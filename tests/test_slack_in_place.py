@@ -24,19 +24,14 @@ from tests.fakes.slack import (
     event_callback,
     message,
     running_app,
-    running_fake,
     slack_settings,
 )
-from tests.test_slack_http import count, wait_count
+from tests.test_slack_http import count, fake, wait_count
+
+__all__ = ["fake"]  # the fixture, shared with tests/test_slack_http.py
 
 ALICE_WORDS = "alice-quokka-7 finished the invoice export"
 CAROL_WORDS = "carol-zebra-42 修好了发票导出"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with running_fake() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -137,6 +132,8 @@ async def test_typed_answer_records_the_notice_version_and_language_shown(
     await dm_to(fake, CAROL, "同意")
     await slack.command(CAROL, "optin yes")
     await dm_to(fake, CAROL, "Thank you")
+    notice = [p for p in fake.messages_in(fake.dm_channel(CAROL)) if "Thank you" in p.text][0]
+    assert notice.updates == 1 and not notice.buttons  # the notice itself now shows the answer
     where = "user_id = ? AND action = ? AND mechanism = ? AND language = ? AND notice_version = ?"
     version = current_version(Purpose.OBSERVE)
     assert await count("consent_events", where, CAROL, "grant", "text:consent.agree", "zh", version)

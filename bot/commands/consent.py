@@ -61,7 +61,8 @@ async def send_notice(ctx: Context, purpose: Purpose, channels: list[str] | None
     scope = channels or [ALL_CHANNELS]
     sent = await ctx.dm(shown.text, consent_buttons(purpose, scope, shown.language))
     if sent is not None:
-        await ctx.services.ledger.record_shown(ctx.tenant, ctx.user_id, shown, scope)
+        ledger = ctx.services.ledger
+        await ledger.record_shown(ctx.tenant, ctx.user_id, shown, scope, sent.message_id)
 
 
 def typed_answer(text: str) -> Command | None:
@@ -108,7 +109,8 @@ async def answer_by_text(ctx: Context, yes: bool, purpose: Purpose | None) -> No
     agree_button, decline_button = consent_buttons(asked, channels, shown.language)
     button = agree_button if yes else decline_button
     handler = agree if yes else decline
-    await handler(ctx, Action(button.action_id, button.value, via="text"))
+    # The answer replaces the notice's buttons, as a click would (where the platform can).
+    await handler(ctx, Action(button.action_id, button.value, shown.message_ref, via="text"))
 
 
 async def _show_first(ctx: Context, purpose: Purpose, *, changed: bool) -> None:

@@ -141,12 +141,18 @@ class ConsentLedger:
         return True
 
     async def record_shown(
-        self, tenant: Tenant, user_id: str, notice: Notice, channels: list[str]
+        self,
+        tenant: Tenant,
+        user_id: str,
+        notice: Notice,
+        channels: list[str],
+        message_ref: str | None = None,
     ) -> None:
         """Remember the notice someone was just shown (its version, language and scope)."""
         shown: dict[str, Any] = {
             "language": notice.language,
             "channels": channels,
+            "message_ref": message_ref or None,
             "sent_at": datetime.now(UTC),
         }
         asked: dict[str, Any] = {

@@ -100,6 +100,7 @@ class ConsentPrompt(Model):
     sent_at = fields.DatetimeField(auto_now_add=True)
     language = fields.CharField(max_length=16, null=True)  # the words shown, with the version
     channels: fields.JSONField[list[str]] = fields.JSONField(null=True)  # the scope shown
+    message_ref = fields.CharField(max_length=200, null=True)  # the notice's message (its card)
 
     class Meta:
         table = "consent_prompts"
