@@ -1,6 +1,6 @@
 """Slack, the natural first steps: an admin types `/skill admin observe` in the channel itself,
 people agree by button or by typing, `/skill mydata` counts exactly, a revoked person is told.
-The real Application, Bolt and slack_sdk over signed HTTP against the local fake Slack."""
+The real Application, Bolt and slack_sdk (signed HTTP and Socket Mode) against the fake."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from tests.fakes.slack import (
     FakeSlack,
     HttpTransport,
     SignedPoster,
+    SocketTransport,
     Workspace,
     event_callback,
     message,
@@ -34,9 +35,17 @@ ALICE_WORDS = "alice-quokka-7 finished the invoice export"
 CAROL_WORDS = "carol-zebra-42 修好了发票导出"
 
 
-@pytest.fixture
-async def slack(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[Workspace]:
-    async with running_app(slack_settings(tmp_path / "data", fake)) as app:
+@pytest.fixture(params=["http", "socket_mode"])
+async def slack(
+    request: pytest.FixtureRequest, tmp_path: Path, fake: FakeSlack
+) -> AsyncIterator[Workspace]:
+    socket_mode = request.param == "socket_mode"
+    settings = slack_settings(tmp_path / "data", fake, socket_mode=socket_mode)
+    async with running_app(settings) as app:
+        if socket_mode:
+            await fake.wait_connected()
+            yield Workspace(fake, SocketTransport(fake))
+            return
         url = f"http://127.0.0.1:{app.settings.web_port}/slack/events"
         async with ClientSession() as session:
             yield Workspace(fake, HttpTransport(SignedPoster(session, url)))
