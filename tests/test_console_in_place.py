@@ -60,3 +60,33 @@ async def test_button_and_typed_answers_keep_and_count_exactly_and_revoke_tells_
     assert await count("observations") == 1
     mechanisms = "user_id = 'carol' AND action = 'grant' AND mechanism = 'text:consent.agree'"
     assert await count("consent_events", mechanisms) == 1
+
+
+async def test_tongyi_answers_the_notice_shown_last_whatever_its_purpose(
+    console: ConsoleClient,
+) -> None:
+    await console.say("dave", "dm:dave", "/skill optin")
+    notice = await console.say("dave", "dm:dave", "/skill optin model")
+    assert saying(notice, "dm:dave", "/skill optin model yes")
+    await console.say("dave", "dm:dave", "同意")
+    granted = "user_id = 'dave' AND action = 'grant' AND mechanism = 'text:consent.agree'"
+    assert await count("consent_events", granted + " AND purpose = 'model'") == 1
+    assert await count("consent_events", "user_id = 'dave'") == 1  # observe: still unanswered
+
+
+async def test_typed_no_declines_and_yes_before_any_notice_shows_it_first(
+    console: ConsoleClient,
+) -> None:
+    first = await console.say("erin", "dm:erin", "/skill optin yes")
+    assert saying(first, "dm:erin", "learn from your messages")
+    assert await count("consent_events", "user_id = 'erin'") == 0
+    await console.say("erin", "dm:erin", "/skill optin no")
+    declined = "user_id = 'erin' AND action = 'decline' AND mechanism = 'text:consent.decline'"
+    assert await count("consent_events", declined) == 1
+
+
+async def test_tongyi_in_a_channel_is_just_a_message(console: ConsoleClient) -> None:
+    await console.say("admin", "team", "/skill admin observe")
+    await console.say("frank", "dm:frank", "/skill optin")
+    await console.say("frank", "team", "同意")  # agreeing with a colleague, not with the bot
+    assert await count("consent_events", "user_id = 'frank'") == 0
