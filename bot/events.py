@@ -101,18 +101,34 @@ def parse_command_text(text: str, *, bot_mentions: tuple[str, ...] = ()) -> Comm
     """Return the Command in `/skill …` (or `@bot skill …`) text, None when it is not one.
 
     Slack's slash command, a leading `/skill` typed in Lark, DingTalk or the console,
-    and an @-mention of the bot followed by `skill` all reach the same Command.
+    and an @-mention of the bot followed by `skill` all reach the same Command. A message
+    that starts by @-mentioning the bot is addressed to it, so it is a command even without
+    `skill` (`@Apprentice help`): never an observation.
     """
     stripped = text.strip()
     for mention in bot_mentions:
-        if stripped.startswith(mention):
-            stripped = stripped[len(mention) :].lstrip(" :,")
-            if stripped.lower().startswith(COMMAND_WORD):
-                stripped = "/" + stripped
-            break
+        mentioned = stripped[: len(mention)].casefold() == mention.casefold()
+        after = stripped[len(mention) :] if mentioned else None
+        if after is not None and not _continues_a_name(after[:1]):
+            return addressed_command(after)
     head, _, rest = stripped.partition(" ")
     if head.lower() != "/" + COMMAND_WORD:
         return None
+    return command_from_args(rest)
+
+
+def _continues_a_name(char: str) -> bool:
+    """`@apprenticeship` is not a mention of `@apprentice`."""
+    return bool(char) and (char.isalnum() or char in "_-")
+
+
+def addressed_command(text: str) -> Command:
+    """The command in text addressed to the bot (after its mention, or in a DingTalk @):
+    `skill help`, `/skill help` and `help` alike; nothing at all asks for help."""
+    rest = text.strip().lstrip(":,").strip()
+    head, _, after = rest.partition(" ")
+    if head.lower() in (COMMAND_WORD, "/" + COMMAND_WORD):
+        rest = after
     return command_from_args(rest)
 
 

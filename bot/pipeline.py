@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from enum import StrEnum
 
 import structlog
 
-from bot.commands.consent import send_notice
+from bot.commands.consent import send_notice, typed_answer
 from bot.commands.help import help_text
 from bot.consent.gate import ConsentGate, ObservedMessage, Refusal
 from bot.consent.notices import Purpose
@@ -64,6 +65,9 @@ class Pipeline:
         log.debug("message.not_observed", event_id=event.id, reason=verdict.reason.value)
         if event.imported:  # history imports never DM anyone
             return verdict.reason.value
+        if event.conversation.kind is ConversationKind.DM and (answer := typed_answer(event.text)):
+            await self._interaction(replace(event, kind=EventKind.COMMAND, command=answer))
+            return Outcome.HANDLED
         if event.conversation.kind is ConversationKind.DM and event.text.strip():
             ctx = await self._context(event)
             await ctx.dm("I don't read direct messages — only commands. `/skill help` lists them.")

@@ -26,6 +26,7 @@ class Route:
     summary: str
     usage: str
     admin: bool
+    hidden: bool = False  # a typed alias (同意): answered, but not listed in help
 
 
 def _check_signature(handler: Callable[..., Any], second: type, what: str) -> None:
@@ -61,13 +62,19 @@ class Router:
     # -- registration ------------------------------------------------------------------
 
     def command(
-        self, name: str, *, summary: str, usage: str = "", admin: bool = False
+        self,
+        name: str,
+        *,
+        summary: str,
+        usage: str = "",
+        admin: bool = False,
+        hidden: bool = False,
     ) -> Callable[[CommandHandler], CommandHandler]:
         def register(handler: CommandHandler) -> CommandHandler:
             _check_signature(handler, Args, "command")
             if name in self._routes or name in self._subrouters:
                 raise ValueError(f"command {name!r} is registered twice")
-            self._routes[name] = Route(name, handler, summary, usage or name, admin)
+            self._routes[name] = Route(name, handler, summary, usage or name, admin, hidden)
             return handler
 
         return register
@@ -131,7 +138,8 @@ class Router:
         return self._actions.get(action_id)
 
     def routes(self) -> list[Route]:
-        return list(self._routes.values())
+        """The commands to list (typed aliases such as 同意 are left out)."""
+        return [route for route in self._routes.values() if not route.hidden]
 
     def subrouters(self) -> dict[str, Router]:
         return dict(self._subrouters)

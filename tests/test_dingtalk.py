@@ -424,6 +424,7 @@ async def test_admin_observe_posts_a_visible_notice_in_the_group(
     await say(fake, ADMIN, " skill admin observe #TeamAlpha", TEAM, at_bot=True)
     notice = await fake.wait_in_group(TEAM, "now observes #Team Alpha")
     assert "/skill optin" in notice.text
+    await fake.wait_in_group(TEAM, "now observed")  # recorded after the notice went out
     assert await count("channels", "channel_id = ? AND observed = 1", TEAM.id) == 1
 
 

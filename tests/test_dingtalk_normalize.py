@@ -8,15 +8,16 @@ from typing import Any
 
 from adapters.dingtalk.normalize import card_action, chat_message
 from adapters.dingtalk.replies import EXPIRED_BUTTON, PendingButtons
-from bot.commands.consent import AGREE, DECLINE, consent_buttons
-from bot.consent.notices import Purpose, current_version
+from bot.commands.consent import AGREE, consent_buttons
+from bot.consent.notices import Purpose
 from bot.events import ConversationKind, EventKind
 from bot.outbound import Button
 
-# "Receive messages" (robot, Stream mode): a group message that @-mentions the bot.
+# "Receive messages" (robot, Stream mode): a group message.
+# With the permission to receive all group messages, one that does not @-mention the bot.
 GROUP_MESSAGE: dict[str, Any] = {
     "conversationId": "cidTeam0001==",
-    "atUsers": [{"dingtalkId": "$:LWCP_v1:$robot0001"}],
+    "atUsers": [],
     "chatbotCorpId": "dingcorp0001",
     "chatbotUserId": "$:LWCP_v1:$robot0001",
     "msgId": "msgOv2PhAd+0001",
@@ -29,9 +30,9 @@ GROUP_MESSAGE: dict[str, Any] = {
     "conversationType": "2",
     "senderId": "$:LWCP_v1:$alice",
     "conversationTitle": "Team Alpha",
-    "isInAtList": True,
+    "isInAtList": False,
     "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=abc",
-    "text": {"content": " finished the invoice export"},
+    "text": {"content": "finished the invoice export"},
     "robotCode": "dingtestapp",
     "msgtype": "text",
 }
@@ -39,6 +40,14 @@ GROUP_MESSAGE: dict[str, Any] = {
 
 def group_message(**changes: Any) -> dict[str, Any]:
     return {**GROUP_MESSAGE, **changes}
+
+
+def to_the_bot(content: str, *others: tuple[str, str]) -> dict[str, Any]:
+    """A group message that @-mentions the bot (DingTalk removes that mention from the text),
+    and maybe other people: (nick, staff id) each."""
+    robot = {"dingtalkId": GROUP_MESSAGE["chatbotUserId"]}
+    people = [{"dingtalkId": f"$:LWCP_v1:${staff}", "staffId": staff} for _, staff in others]
+    return group_message(isInAtList=True, atUsers=[robot, *people], text={"content": content})
 
 
 def one_to_one(**changes: Any) -> dict[str, Any]:
@@ -76,7 +85,7 @@ def test_group_message_is_a_channel_message_of_the_corp() -> None:
     assert event.conversation.kind is ConversationKind.CHANNEL
     assert (event.conversation.id, event.conversation.name) == ("cidTeam0001==", "Team Alpha")
     assert event.occurred_at == datetime.fromtimestamp(1794994600, UTC)
-    assert event.text == " finished the invoice export"
+    assert event.text == "finished the invoice export"
 
 
 def test_group_message_keeps_its_session_webhook_and_expiry() -> None:
@@ -100,10 +109,34 @@ def test_slash_skill_is_a_command_in_a_group() -> None:
 
 
 def test_mention_of_the_bot_followed_by_skill_is_a_command() -> None:
-    normalized = chat_message(group_message(text={"content": " skill admin observe #team"}))
+    normalized = chat_message(to_the_bot(" skill admin observe #team"))
     assert normalized is not None and normalized.event.command is not None
     assert normalized.event.command.name == "admin"
     assert normalized.event.command.args == ("observe", "#team")
+
+
+def test_a_message_to_the_bot_is_a_command_even_without_skill() -> None:
+    normalized = chat_message(to_the_bot(" help"))
+    assert normalized is not None and normalized.event.kind is EventKind.COMMAND
+    assert normalized.event.command is not None and normalized.event.command.name == "help"
+
+
+def test_a_bare_mention_of_the_bot_asks_for_help() -> None:
+    normalized = chat_message(to_the_bot(" "))
+    assert normalized is not None and normalized.event.command is not None
+    assert normalized.event.command.name == "help"
+
+
+def test_people_mentioned_in_a_command_become_their_staff_ids() -> None:
+    normalized = chat_message(to_the_bot(" skill admin revoke @Alice ", ("Alice", "alice001")))
+    assert normalized is not None and normalized.event.command is not None
+    assert normalized.event.command.args == ("revoke", "@alice001")
+
+
+def test_mentions_that_do_not_line_up_with_the_at_list_are_kept() -> None:
+    normalized = chat_message(to_the_bot(" skill admin revoke @Alice @Bob", ("Bob", "bob001")))
+    assert normalized is not None and normalized.event.command is not None
+    assert normalized.event.command.args == ("revoke", "@Alice", "@Bob")
 
 
 def test_skill_without_a_mention_in_a_group_is_just_a_message() -> None:
@@ -180,30 +213,11 @@ def typed(text: str) -> Any:
     return normalized.event
 
 
-def test_typed_yes_presses_the_agree_button_last_sent() -> None:
-    pending = PendingButtons()
-    buttons = consent_buttons(Purpose.MODEL, ["*"])
-    pending.remember("dingcorp0001", "alice001", buttons, "card-7")
-    event = pending.resolve(typed("/skill optin yes"))
-    assert event.kind is EventKind.ACTION and event.action is not None
-    assert (event.action.id, event.action.value) == (AGREE, buttons[0].value)
-    assert event.action.message_ref == "card-7" and event.text == ""
-
-
-def test_a_typed_answer_is_used_once() -> None:
+def test_typed_consent_answers_reach_the_core_as_commands() -> None:
     pending = PendingButtons()
     pending.remember("dingcorp0001", "alice001", consent_buttons(Purpose.OBSERVE, ["*"]), None)
-    pending.resolve(typed("/skill optin yes"))
-    again = pending.resolve(typed("/skill optin yes"))
-    assert again.kind is EventKind.COMMAND and again.command is not None
-    assert (again.command.name, again.command.args) == ("optin", ())
-
-
-def test_typed_no_without_a_notice_declines_the_current_notice() -> None:
-    event = PendingButtons().resolve(typed("/skill optin no"))
-    assert event.action is not None and event.action.id == DECLINE
-    value = json.loads(event.action.value)
-    assert (value["p"], value["v"]) == ("observe", current_version(Purpose.OBSERVE))
+    event = typed("/skill optin yes")
+    assert pending.resolve(event) is event  # the ledger knows which notice was shown
 
 
 def test_choose_presses_a_numbered_button() -> None:

@@ -95,6 +95,10 @@ def test_action_handler_is_found_by_id() -> None:
         ("@apprentice skill mydata", "mydata", ()),
         ("@apprentice: skill help", "help", ()),
         ("/skill", "help", ()),
+        ("@apprentice help", "help", ()),
+        ("@apprentice /skill optin yes", "optin", ("yes",)),
+        ("@apprentice", "help", ()),
+        ("@apprentice 同意", "同意", ()),
     ],
 )
 def test_command_text_normalizes_the_same_on_every_platform(
@@ -106,6 +110,8 @@ def test_command_text_normalizes_the_same_on_every_platform(
 
 def test_plain_text_is_not_a_command() -> None:
     assert parse_command_text("we should /skill up", bot_mentions=("@apprentice",)) is None
+    assert parse_command_text("thanks @apprentice", bot_mentions=("@apprentice",)) is None
+    assert parse_command_text("@apprenticeship rocks", bot_mentions=("@apprentice",)) is None
     assert parse_command_text("/skills are fun") is None
 
 
@@ -113,3 +119,14 @@ def test_raw_keeps_pasted_lines_after_the_name() -> None:
     command = command_from_args("code-review def f():\n    print('x')")
     assert command.name == "code-review"
     assert command.raw == "def f():\n    print('x')"
+
+
+def test_hidden_commands_are_answered_but_not_listed() -> None:
+    router = Router()
+
+    @router.command("同意", summary="typed answer", hidden=True)
+    async def typed(ctx: Context, args: Args) -> None: ...
+
+    route, _, _ = router.resolve("同意", Args(()))
+    assert route is not None and route.handler is typed
+    assert router.routes() == []

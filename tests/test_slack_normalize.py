@@ -107,8 +107,17 @@ def test_the_message_and_app_mention_of_one_command_share_an_id() -> None:
     assert as_message.id == as_mention.id
 
 
-def test_a_mention_that_is_not_a_command_is_left_to_the_message_event() -> None:
-    assert normalized(app_mention(ALICE, TEAM_CHANNEL, f"<@{BOT_USER_ID}> thanks!")) is None
+def test_a_message_addressed_to_the_bot_is_a_command_never_a_message() -> None:
+    text = f"<@{BOT_USER_ID}> help"
+    as_mention = normalized(app_mention(ALICE, TEAM_CHANNEL, text, ts="1700000000.000300"))
+    as_message = normalized(message(ALICE, TEAM_CHANNEL, text, ts="1700000000.000300"))
+    assert as_mention is not None and as_message is not None
+    assert as_message.kind is EventKind.COMMAND and as_message.command is not None
+    assert as_message.command.name == "help" and as_message.id == as_mention.id
+
+
+def test_a_mention_later_in_a_message_leaves_it_a_message() -> None:
+    assert normalized(app_mention(ALICE, TEAM_CHANNEL, f"thanks <@{BOT_USER_ID}>!")) is None
 
 
 def test_in_a_dm_skill_without_a_slash_is_a_command_and_other_text_is_not() -> None:

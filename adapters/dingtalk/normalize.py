@@ -24,6 +24,7 @@ from bot.events import (
     ConversationKind,
     Event,
     EventKind,
+    addressed_command,
     command_from_args,
     parse_command_text,
 )
@@ -56,11 +57,14 @@ def chat_message(data: Mapping[str, Any]) -> ChatMessage | None:
     text = message_text(data)
     if not (msg_id and conversation_id and tenant and user) or kind is None or text is None:
         return None
-    if len(text) > MAX_TEXT_CHARS or not text.strip():
-        return None
+    in_group = kind is ConversationKind.CHANNEL
+    addressed = not in_group or data.get("isInAtList") is True
+    if len(text) > MAX_TEXT_CHARS or not (text.strip() or in_group and addressed):
+        return None  # a bare @Apprentice in a group is kept: it asks for help
     title = _str(data.get("conversationTitle"))
-    addressed = kind is ConversationKind.DM or data.get("isInAtList") is True
-    command = command_in(text, addressed=addressed)
+    command = command_in(text, addressed=addressed, in_group=in_group)
+    if command is not None:
+        command = with_mentioned_ids(command, data)
     event = Event(
         id=msg_id,
         platform=PLATFORM,
@@ -101,21 +105,47 @@ def message_text(data: Mapping[str, Any]) -> str | None:
     return None
 
 
-def command_in(text: str, *, addressed: bool) -> Command | None:
-    """`/skill …` anywhere it is typed; `skill …` when the bot was @-mentioned or in a DM.
+def command_in(text: str, *, addressed: bool, in_group: bool = False) -> Command | None:
+    """`/skill …` anywhere it is typed; in a group, any message that @-mentions the bot.
 
-    DingTalk removes the bot's own @-mention from `text.content` (it arrives as " skill …"),
-    so a message addressed to the bot that starts with `skill` is the command.
+    DingTalk removes the bot's own @-mention from `text.content` (`@Apprentice help`
+    arrives as " help"), so a group message with the bot in its at-list is addressed to
+    it: a command (`skill` before the name is optional), never an observation. In a
+    one-to-one chat only `skill …` / `/skill …` is one (other text gets a polite answer).
     """
     command = parse_command_text(text)
     if command is not None or not addressed:
         return command
     words = text.split(None, 1)
     if words and words[0].startswith("@"):  # a client that kept the mention in the text
-        words = words[1].split(None, 1) if len(words) > 1 else []
+        text = words[1] if len(words) > 1 else ""
+    if in_group:
+        return addressed_command(text)
+    words = text.split(None, 1)
     if words and words[0].lower() == COMMAND_WORD:
         return command_from_args(words[1] if len(words) > 1 else "")
     return None
+
+
+def with_mentioned_ids(command: Command, data: Mapping[str, Any]) -> Command:
+    """`@Alice` in a command → `@alice001`: DingTalk keeps other people's nicks in the text
+    and lists their staff ids, in order, in `atUsers` (the bot's own entry has none)."""
+    robot = _str(data.get("chatbotUserId"))
+    listed = data.get("atUsers")
+    staff = [
+        _str(u.get("staffId"))
+        for u in (listed if isinstance(listed, list) else [])
+        if isinstance(u, Mapping) and _str(u.get("dingtalkId")) != robot
+    ]
+    at_words = [i for i, word in enumerate(command.args) if word.startswith("@")]
+    if not at_words or len(at_words) != len(staff) or not all(staff):
+        return command
+    args = list(command.args)
+    raw = command.raw
+    for index, staff_id in zip(at_words, staff, strict=True):
+        raw = raw.replace(args[index], "@" + staff_id, 1)
+        args[index] = "@" + staff_id
+    return Command(name=command.name, args=tuple(args), raw=raw)
 
 
 def card_action(data: Mapping[str, Any], frame_id: str) -> Event | None:

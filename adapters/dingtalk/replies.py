@@ -2,8 +2,10 @@
 
 An ActionCard's buttons can only send text as the person (a `dtmd://…/sendMessage` link),
 and some DingTalk clients show no buttons at all, so every button has a typed form too.
-The adapter remembers the buttons it last sent each person; their typed reply becomes the
-ACTION event a click on that button would have made, with the button's own value.
+Consent answers (`/skill optin yes|no`) are the core's own commands, on every platform:
+the ledger remembers which notice each person was shown. For other buttons the adapter
+remembers the ones it last sent each person; `/skill choose N` becomes the ACTION event a
+click on button N would have made, with the button's own value.
 """
 
 from __future__ import annotations
@@ -12,15 +14,11 @@ import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from bot.commands.consent import AGREE, DECLINE, consent_buttons
-from bot.consent.ledger import ALL_CHANNELS
-from bot.consent.notices import Purpose
-from bot.events import Action, Command, Event, EventKind
+from bot.commands.consent import AGREE, DECLINE
+from bot.events import Action, Event, EventKind
 from bot.outbound import Button
 
 CHOOSE = "choose"
-YES_WORDS = frozenset({"yes", "y", "agree", "同意", "是"})
-NO_WORDS = frozenset({"no", "n", "decline", "不同意", "否"})
 EXPIRED_BUTTON = "dingtalk.expired_button"  # no handler: the pipeline says so politely
 REMEMBERED_PEOPLE = 10_000
 
@@ -41,7 +39,7 @@ class _Sent:
 
 
 class PendingButtons:
-    """The buttons last sent to each person (bounded, in memory)."""
+    """The buttons last sent to each person (bounded, in memory), for `/skill choose N`."""
 
     def __init__(self, capacity: int = REMEMBERED_PEOPLE) -> None:
         self._sent: OrderedDict[tuple[str, str], _Sent] = OrderedDict()
@@ -62,8 +60,6 @@ class PendingButtons:
         if event.kind is not EventKind.COMMAND or command is None or len(command.args) != 1:
             return event
         word = command.args[0].lower()
-        if command.name == "optin" and word in YES_WORDS | NO_WORDS:
-            return self._consent(event, AGREE if word in YES_WORDS else DECLINE)
         if command.name == CHOOSE and word.isdigit():
             sent = self._sent.get((event.tenant, event.actor.id))
             position = int(word)
@@ -72,19 +68,6 @@ class PendingButtons:
             self._sent.pop((event.tenant, event.actor.id))
             return _click(event, sent.buttons[position - 1], sent.message_ref)
         return event
-
-    def _consent(self, event: Event, action_id: str) -> Event:
-        key = (event.tenant, event.actor.id)
-        sent = self._sent.get(key)
-        button = next((b for b in sent.buttons if b.action_id == action_id), None) if sent else None
-        if button is not None and sent is not None:
-            self._sent.pop(key)
-            return _click(event, button, sent.message_ref)
-        if action_id == AGREE:
-            # Nothing was shown to agree to (or it was long ago): show the notice first.
-            return dataclasses.replace(event, command=Command(name="optin"))
-        _, decline = consent_buttons(Purpose.OBSERVE, [ALL_CHANNELS])
-        return _click(event, decline, None)
 
 
 def _click(event: Event, button: Button, message_ref: str | None) -> Event:

@@ -9,6 +9,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import importlib
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -23,7 +24,7 @@ from bot.logging import where
 from bot.outbound import OutMessage, SentRef
 
 if TYPE_CHECKING:
-    from lark_oapi import EventDispatcherHandler, RawRequest, RawResponse
+    from lark_oapi import EventDispatcherHandler, RawResponse
 
     from adapters.lark.api import LarkApi
     from adapters.lark.longconn import LongConnection
@@ -33,6 +34,8 @@ log = structlog.get_logger(__name__)
 ACK_BUDGET = 2.0  # seconds to hand an event to the bus before acking anyway (Lark allows 3)
 BACKOFF_START, BACKOFF_MAX = 1.0, 60.0
 BOT_INFO_ATTEMPTS = 3
+HELD_WEBHOOKS = 1000  # checked events kept while the SDK loads; beyond that Lark retries later
+WEBHOOK_PATH = "/lark/events"
 
 _webhook_events: contextvars.ContextVar[list[Event]] = contextvars.ContextVar("lark_webhook")
 
@@ -51,6 +54,7 @@ class LarkAdapter:
         self._webhook_dispatcher: EventDispatcherHandler | None = None
         self._connection: LongConnection | None = None
         self._in_flight: set[asyncio.Future[Any]] = set()
+        self._held: deque[tuple[bytes, dict[str, str]]] = deque()
         self.ready = asyncio.Event()
 
     # -- Adapter protocol --------------------------------------------------------------
@@ -71,7 +75,8 @@ class LarkAdapter:
                 encrypt_key=self.config.encrypt_key,
                 verification_token=self.config.verification_token,
             )
-            self.ready.set()
+            self.ready.set()  # from here web.py dispatches at once; first what it held
+            await self._release_held()
             log.info("lark.webhook_ready", domain=self.config.domain)
             await asyncio.Event().wait()  # requests arrive through the web server (web.py)
         else:
@@ -114,15 +119,43 @@ class LarkAdapter:
 
     # -- webhook mode (web.py calls these) ----------------------------------------------
 
-    def dispatch_webhook(self, request: RawRequest) -> tuple[RawResponse, list[Event]]:
+    def hold_webhook(self, body: bytes, headers: dict[str, str]) -> bool:
+        """Keep a checked request that came before the SDK was ready; False when full."""
+        if len(self._held) >= HELD_WEBHOOKS:
+            return False
+        self._held.append((body, headers))
+        return True
+
+    async def receive_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """Dispatch a checked request through the SDK and publish its events; the answer."""
+        response, events = self._dispatch_webhook(body, headers)
+        for event in events:
+            await self.hand_over(event)
+        return response.status_code or 500, response.content or b""
+
+    def _dispatch_webhook(
+        self, body: bytes, headers: dict[str, str]
+    ) -> tuple[RawResponse, list[Event]]:
         """Let the SDK decrypt, verify and dispatch a checked request; returns its events."""
+        from lark_oapi import RawRequest  # noqa: PLC0415 - loaded before the adapter is ready
+
         assert self._webhook_dispatcher is not None
+        request = RawRequest()
+        request.uri, request.body, request.headers = WEBHOOK_PATH, body, headers
         events: list[Event] = []
         token = _webhook_events.set(events)
         try:
             return self._webhook_dispatcher.do(request), events
         finally:
             _webhook_events.reset(token)
+
+    async def _release_held(self) -> None:
+        """Dispatch, in arrival order, what came while the SDK was loading."""
+        while self._held:
+            body, headers = self._held.popleft()
+            status, _ = await self.receive_webhook(body, headers)
+            if status != 200:
+                log.warning("lark.webhook_not_dispatched", status=status, held=True)
 
     async def hand_over(self, event: Event) -> None:
         """Publish an event once (Lark redelivers); wait at most ACK_BUDGET for the bus."""

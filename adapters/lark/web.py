@@ -4,10 +4,15 @@ Checked here before the SDK sees anything, each failure answered with a 4xx and 
 passed on: body size, JSON, decryption (LARK_ENCRYPT_KEY), the verification token,
 `X-Lark-Signature` and a timestamp window of our own (the SDK checks no time at all).
 Then lark-oapi decrypts, verifies and dispatches the request as usual.
+
+These checks and url_verification need no SDK, so they are answered from the moment the
+port is open. An event that passes them while lark-oapi is still loading (it takes seconds)
+is acked and held, then dispatched as soon as the adapter is ready.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -16,14 +21,16 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from adapters.lark.adapter import LarkAdapter
+from adapters.lark.adapter import WEBHOOK_PATH, LarkAdapter
 from adapters.lark.config import LarkConfig
 from adapters.lark.normalize import EVENT_TYPES
 
 log = structlog.get_logger(__name__)
 
-PATH = "/lark/events"
+PATH = WEBHOOK_PATH
 MAX_BODY_BYTES = 1024 * 1024
 TIMESTAMP_WINDOW_SECONDS = 300
 TIMESTAMP, NONCE, SIGNATURE = "X-Lark-Request-Timestamp", "X-Lark-Request-Nonce", "X-Lark-Signature"
@@ -48,8 +55,8 @@ class Webhook:
         self._clock = clock
 
     async def handle(self, request: web.Request) -> web.Response:
-        if not self._adapter.ready.is_set():
-            return _answer(503, "the bot is starting; Lark will retry")
+        """Answer at once, from the moment the port is open: every check here is our own code
+        (no SDK), and an event that passes them while the SDK still loads is held, not refused."""
         try:
             body = await _read(request)
             payload = self._plaintext(body)
@@ -66,30 +73,24 @@ class Webhook:
             return _answer(refused.status, refused.reason)
         if header.get("event_type") not in EVENT_TYPES:
             return _answer(200, "ignored")  # subscribed to more than we read: ack, do nothing
-        from lark_oapi import RawRequest  # noqa: PLC0415 - loaded when the adapter started
-
-        raw = RawRequest()
-        raw.uri, raw.body = PATH, body
-        raw.headers = {name: request.headers.get(name, "") for name in SIGNED_HEADERS}
-        response, events = self._adapter.dispatch_webhook(raw)
-        if response.status_code != 200:
-            log.warning("lark.webhook_not_dispatched", status=response.status_code)
+        signed = {name: request.headers.get(name, "") for name in SIGNED_HEADERS}
+        if not self._adapter.ready.is_set():
+            if not self._adapter.hold_webhook(body, signed):
+                return _answer(503, "too many events while the bot starts; Lark will retry")
+            return web.json_response({})  # what the SDK answers too: the bot acts later
+        status, content = await self._adapter.receive_webhook(body, signed)
+        if status != 200:
+            log.warning("lark.webhook_not_dispatched", status=status)
             return _answer(400, "the event could not be read")
-        for event in events:
-            await self._adapter.hand_over(event)
-        return web.Response(
-            body=response.content or b"{}", status=200, content_type="application/json"
-        )
+        return web.Response(body=content or b"{}", status=200, content_type="application/json")
 
     def _plaintext(self, body: bytes) -> dict[str, Any]:
         outer = _json(body)
         encrypted = outer.get("encrypt")
         if encrypted is None:
             raise Refused(400, "the body is not encrypted: set an Encrypt Key in the console")
-        from lark_oapi.core.utils import AESCipher  # noqa: PLC0415 - loaded at start
-
         try:
-            return _json(AESCipher(self._config.encrypt_key).decrypt_str(str(encrypted)).encode())
+            return _json(decrypt(self._config.encrypt_key, str(encrypted)))
         except (ValueError, UnicodeDecodeError):
             raise Refused(400, "cannot decrypt: is LARK_ENCRYPT_KEY the console's?") from None
 
@@ -110,6 +111,18 @@ class Webhook:
         expected = sign(timestamp, nonce, self._config.encrypt_key, body)
         if not hmac.compare_digest(signature.encode(), expected.encode()):
             raise Refused(401, "bad signature")
+
+
+def decrypt(encrypt_key: str, encrypted: str) -> bytes:
+    """Lark's scheme: base64(IV + AES-256-CBC(PKCS7(plaintext))), key = sha256(encrypt key)."""
+    data = base64.b64decode(encrypted, validate=True)
+    if len(data) < 32 or len(data) % 16:
+        raise ValueError("not an AES-CBC message")
+    key = hashlib.sha256(encrypt_key.encode()).digest()
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(data[:16])).decryptor()
+    padded = decryptor.update(data[16:]) + decryptor.finalize()
+    unpadder = padding.PKCS7(algorithms.AES.block_size).unpadder()
+    return unpadder.update(padded) + unpadder.finalize()
 
 
 def sign(timestamp: str, nonce: str, encrypt_key: str, body: bytes) -> str:

@@ -36,7 +36,7 @@ HOW_TO_EXPORT = (
     "download the .zip and pass it unchanged: apprentice import slack-export PATH.zip"
 )
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
-_MENTION_COMMAND = re.compile(r"^<@(?P<user>[A-Z0-9]+)>[\s:,]*skill\b", re.IGNORECASE)
+_MENTION_COMMAND = re.compile(r"^\s*<@(?P<user>[A-Z0-9]+)>")  # addressed to a bot: a command
 
 # Skips decided here, before the gate (never a consent decision: those are the gate's).
 FROM_A_BOT = "from_a_bot"

@@ -33,11 +33,19 @@ def typed_channel(args: Args) -> str:
 
 
 async def _find_channel(ctx: Context, args: Args, verb: str) -> tuple[str, str] | None:
-    if not args.words:
-        await ctx.reply(f"Which channel? Use `/skill admin {verb} #channel`.")
-        return None
-    ref = typed_channel(args)
+    """The channel named in `args`, or — when none is — the chat the command was typed in."""
     adapter = ctx.services.outbox.adapter(ctx.event.platform)
+    if not args.words:
+        here = ctx.event.conversation
+        if here.is_private:
+            await ctx.reply(
+                f"Direct messages and group DMs are never observed. Type `/skill admin {verb}` "
+                f"in the group or channel itself, or name it: `/skill admin {verb} #channel`."
+            )
+            return None
+        found = await adapter.find_channel(ctx.event.tenant, here.id) if adapter else None
+        return here.id, found.name if found else here.name or here.id
+    ref = typed_channel(args)
     found = await adapter.find_channel(ctx.event.tenant, ref) if adapter else None
     if found is None:
         await ctx.reply(
@@ -49,8 +57,8 @@ async def _find_channel(ctx: Context, args: Args, verb: str) -> tuple[str, str] 
 
 @router.command(
     "observe",
-    summary="observe a channel (posts a notice there)",
-    usage="admin observe #channel",
+    summary="observe this chat, or the one named (posts a notice there)",
+    usage="admin observe [#channel]",
     admin=True,
 )
 async def observe(ctx: Context, args: Args) -> None:
@@ -80,20 +88,27 @@ async def observe(ctx: Context, args: Args) -> None:
 
 
 @router.command(
-    "unobserve", summary="stop observing a channel", usage="admin unobserve #channel", admin=True
+    "unobserve",
+    summary="stop observing this chat (or the one named)",
+    usage="admin unobserve [#channel]",
+    admin=True,
 )
 async def unobserve(ctx: Context, args: Args) -> None:
+    directory = ctx.services.directory
     if not args.words:
-        await ctx.reply("Which channel? Use `/skill admin unobserve #channel`.")
-        return
-    ref = typed_channel(args)
-    channel = await ctx.services.directory.unobserve(ctx.tenant, ref)
-    if channel is None:
+        here = await _find_channel(ctx, args, "unobserve")
+        if here is None:
+            return
+        ref, name = here
+    else:
+        ref = name = typed_channel(args)
+    channel = await directory.unobserve(ctx.tenant, ref)
+    if channel is None and args.words:  # a name, or an id the platform spells differently
         adapter = ctx.services.outbox.adapter(ctx.event.platform)
         found = await adapter.find_channel(ctx.event.tenant, ref) if adapter else None
-        channel = await ctx.services.directory.unobserve(ctx.tenant, found.id) if found else None
+        channel = await directory.unobserve(ctx.tenant, found.id) if found else None
     if channel is None:
-        await ctx.reply(f"#{ref} is not observed, so there is nothing to stop.")
+        await ctx.reply(f"#{name} is not observed, so there is nothing to stop.")
         return
     await ctx.post(channel.channel_id, f"Apprentice no longer observes #{channel.name}.")
     await ctx.audit(

@@ -13,11 +13,12 @@ from bot.consent.notices import (
     Purpose,
     Terms,
     current_version,
+    notice_version,
     notice_with,
     pick_language,
 )
 from bot.context import Args, Context
-from bot.events import Action
+from bot.events import Action, Command
 from bot.mentions import channel_ref
 from bot.outbound import Button, ButtonStyle
 from bot.router import Router
@@ -27,6 +28,10 @@ router = Router()
 AGREE = "consent.agree"
 DECLINE = "consent.decline"
 PURPOSE_NAMES = {purpose: word or "observe" for word, purpose in PURPOSE_WORDS.items()}
+YES_WORDS = frozenset({"yes", "y", "agree", "同意", "是"})
+NO_WORDS = frozenset({"no", "n", "decline", "不同意", "否"})
+BARE_ANSWERS = frozenset({"同意", "不同意"})  # what the Chinese notices say to reply
+TRAILING_PUNCTUATION = "。.!！~～"
 
 
 def notice_for(ctx: Context, purpose: Purpose, language: str | None = None) -> Notice:
@@ -62,9 +67,75 @@ def consent_buttons(
 
 
 async def send_notice(ctx: Context, purpose: Purpose, channels: list[str] | None = None) -> None:
-    """DM the notice with Agree / No thanks to the person who acted."""
+    """DM the notice with Agree / No thanks to the person who acted, and remember it was
+    shown (version, language, scope): a typed answer answers exactly this notice."""
     shown = notice_for(ctx, purpose)
-    await ctx.dm(shown.text, consent_buttons(purpose, channels or [ALL_CHANNELS], shown=shown))
+    scope = channels or [ALL_CHANNELS]
+    sent = await ctx.dm(shown.text, consent_buttons(purpose, scope, shown=shown))
+    if sent is not None:
+        ledger = ctx.services.ledger
+        await ledger.record_shown(ctx.tenant, ctx.user_id, shown, scope, sent.message_id)
+
+
+def typed_answer(text: str) -> Command | None:
+    """同意 / 不同意 sent on its own in a direct message: the answer to the notice shown last."""
+    word = text.strip().rstrip(TRAILING_PUNCTUATION).strip().lower()
+    if word in BARE_ANSWERS:
+        return Command(name=word)
+    return None
+
+
+def _answer_in(args: Args) -> tuple[bool, Purpose] | None:
+    """`yes` / `no` (or `model yes`, `history no`) after `/skill optin`; None otherwise."""
+    words = [word.lower() for word in args.words]
+    if not 1 <= len(words) <= 2 or words[-1] not in YES_WORDS | NO_WORDS:
+        return None
+    purpose = PURPOSE_WORDS.get(words[0]) if len(words) == 2 else Purpose.OBSERVE
+    return (words[-1] in YES_WORDS, purpose) if purpose is not None else None
+
+
+async def answer_by_text(ctx: Context, yes: bool, purpose: Purpose | None) -> None:
+    """A typed Agree / No thanks: for the notice last shown (of `purpose`, if named)."""
+    ledger = ctx.services.ledger
+    shown = await ledger.last_shown(ctx.tenant, ctx.user_id, purpose)
+    terms = Terms.of(ctx.services.settings)
+    current = shown is not None and shown.notice_version == notice_version(
+        Purpose(shown.purpose), terms
+    )
+    if shown is None or not current:
+        wanted = purpose or (Purpose(shown.purpose) if shown else Purpose.OBSERVE)
+        if yes:  # agreeing needs the words first: show them, and ask again
+            await _show_first(ctx, wanted, changed=shown is not None)
+            return
+        _, no = consent_buttons(wanted, [ALL_CHANNELS])  # no needs nothing read
+        await decline(ctx, Action(DECLINE, no.value, via="text"))
+        return
+    assert shown is not None
+    asked = Purpose(shown.purpose)
+    channels = list(shown.channels or [ALL_CHANNELS])
+    grant = await ledger.live_grant(ctx.tenant, ctx.user_id, asked)
+    if (
+        yes
+        and grant is not None
+        and (ALL_CHANNELS in grant.channels or (set(channels) <= set(grant.channels)))
+    ):
+        await ctx.dm(f"You already agreed on {grant.occurred_at:%Y-%m-%d}; nothing to change.")
+        return
+    # The version matched today's, so today's text in that language is the text they saw.
+    seen = notice_for(ctx, asked, shown.language)
+    agree_button, decline_button = consent_buttons(asked, channels, shown=seen)
+    button = agree_button if yes else decline_button
+    handler = agree if yes else decline
+    # The answer replaces the notice's buttons, as a click would (where the platform can).
+    await handler(ctx, Action(button.action_id, button.value, shown.message_ref, via="text"))
+
+
+async def _show_first(ctx: Context, purpose: Purpose, *, changed: bool) -> None:
+    if changed:
+        await ctx.dm("The notice changed since I last showed it to you. Here is the current one:")
+    await send_notice(ctx, purpose)
+    if not ctx.in_dm:
+        await ctx.reply("I've sent you a direct message with what you would agree to.")
 
 
 def _purpose_and_channels(args: Args) -> tuple[Purpose | None, list[str]]:
@@ -81,9 +152,13 @@ def _purpose_and_channels(args: Args) -> tuple[Purpose | None, list[str]]:
 @router.command(
     "optin",
     summary="read what Apprentice would keep, then Agree or say No thanks",
-    usage="optin [model|history] [#channel…]",
+    usage="optin [model|history] [#channel…] · optin [model|history] yes|no",
 )
 async def optin(ctx: Context, args: Args) -> None:
+    answer = _answer_in(args)
+    if answer is not None:
+        await answer_by_text(ctx, *answer)
+        return
     purpose, channels = _purpose_and_channels(args)
     if purpose is None:
         await ctx.reply(
@@ -128,6 +203,16 @@ async def optout(ctx: Context, args: Args) -> None:
         "kept. What was kept before stays until it expires or you `/skill forget`; "
         "`/skill mydata` shows it."
     )
+
+
+@router.command("同意", summary="agree to the notice shown last (typed answer)", hidden=True)
+async def agree_typed(ctx: Context, args: Args) -> None:
+    await answer_by_text(ctx, True, None)
+
+
+@router.command("不同意", summary="decline the notice shown last (typed answer)", hidden=True)
+async def decline_typed(ctx: Context, args: Args) -> None:
+    await answer_by_text(ctx, False, None)
 
 
 @dataclass(frozen=True, slots=True)

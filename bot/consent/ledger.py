@@ -148,6 +148,43 @@ class ConsentLedger:
             return False
         return True
 
+    async def record_shown(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        notice: Notice,
+        channels: list[str],
+        message_ref: str | None = None,
+    ) -> None:
+        """Remember the notice someone was just shown (its version, language and scope)."""
+        shown: dict[str, Any] = {
+            "language": notice.language,
+            "channels": channels,
+            "message_ref": message_ref or None,
+            "sent_at": datetime.now(UTC),
+        }
+        asked: dict[str, Any] = {
+            "tenant": tenant,
+            "user_id": user_id,
+            "purpose": notice.purpose.value,
+            "notice_version": notice.version,
+        }
+        if await ConsentPrompt.filter(**asked).update(**shown):
+            return
+        try:
+            await ConsentPrompt.create(**asked, **shown)
+        except IntegrityError:  # shown twice at once: the other row says the same
+            await ConsentPrompt.filter(**asked).update(**shown)
+
+    async def last_shown(
+        self, tenant: Tenant, user_id: str, purpose: Purpose | None = None
+    ) -> ConsentPrompt | None:
+        """The notice last shown to the person (of `purpose`, or of any purpose)."""
+        query = ConsentPrompt.filter(tenant=tenant, user_id=user_id, language__not_isnull=True)
+        if purpose is not None:
+            query = query.filter(purpose=purpose.value)
+        return await query.order_by("-sent_at", "-id").first()
+
     async def history(self, tenant: Tenant, user_id: str) -> list[ConsentEvent]:
         return await ConsentEvent.filter(tenant=tenant, user_id=user_id).order_by("id")
 

@@ -4,7 +4,9 @@ A notice's version is its words' version plus a digest of the texts as rendered 
 install's terms (retention days, model provider): changing the words, the retention or the
 provider is a new version that asks everyone again. Every grant records the SHA-256 of the
 exact text shown (carried by the button, not re-rendered at click time), and is in force
-only while the notice shown today in its language hashes the same.
+only while the notice shown today in its language hashes the same. Each notice says how to
+answer it by typing (for clients that show no buttons); replying 同意 / 不同意 in a direct
+message answers the notice shown last.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ LANGUAGES = ("en", "zh")
 
 _TEXTS: dict[Purpose, tuple[str, dict[str, str]]] = {
     Purpose.OBSERVE: (
-        "2026-11-27.1",
+        "2026-12-02.1",
         {
             "en": (
                 "*Apprentice would like to learn from your messages.*\n"
@@ -42,7 +44,9 @@ _TEXTS: dict[Purpose, tuple[str, dict[str, str]]] = {
                 "Every skill lists the people it learned from. No skill imitates or rates "
                 "anyone.\n"
                 "Any time: /skill mydata shows what is held, /skill optout stops, "
-                "/skill forget erases everything and sends you a receipt."
+                "/skill forget erases everything and sends you a receipt.\n"
+                "To agree, press Agree or type /skill optin yes. "
+                "To say no, press No thanks or type /skill optin no."
             ),
             "zh": (
                 "*Apprentice 希望从你的消息中学习。*\n"
@@ -54,12 +58,14 @@ _TEXTS: dict[Purpose, tuple[str, dict[str, str]]] = {
                 "并在 {retention} 天后删除。\n"
                 "每个技能都会列出它向谁学习。技能不会模仿或评价任何人。\n"
                 "随时可用：/skill mydata 查看保存的数据，/skill optout 停止，"
-                "/skill forget 删除全部数据并给你回执。"
+                "/skill forget 删除全部数据并给你回执。\n"
+                "同意请点 Agree，或回复：同意（也可输入 /skill optin yes）。"
+                "不同意请点 No thanks，或回复：不同意（也可输入 /skill optin no）。"
             ),
         },
     ),
     Purpose.MODEL: (
-        "2026-11-27.1",
+        "2026-12-02.1",
         {
             "en": (
                 "*Send your messages to a model provider?*\n"
@@ -67,32 +73,40 @@ _TEXTS: dict[Purpose, tuple[str, dict[str, str]]] = {
                 "better reports. If you agree, excerpts of your already-consented messages, "
                 "with personal data removed, may be sent to that provider, which may be in "
                 "another country. If you say no, skills still run on this server only.\n"
-                "Withdraw any time with /skill optout model."
+                "Withdraw any time with /skill optout model.\n"
+                "To agree, press Agree or type /skill optin model yes. "
+                "To say no, press No thanks or type /skill optin model no."
             ),
             "zh": (
                 "*是否允许把你的消息发送给模型服务商？*\n"
                 "本工作区接入了 AI 模型服务（{provider}）以生成更好的报告。如果你同意，"
                 "你已同意收集的消息会在删除个人信息后，以摘录形式发送给该服务商，"
                 "服务商可能位于境外。如果不同意，技能仍只在本服务器上运行。\n"
-                "随时可用 /skill optout model 撤回。"
+                "随时可用 /skill optout model 撤回。\n"
+                "同意请点 Agree，或回复：同意（也可输入 /skill optin model yes）。"
+                "不同意请点 No thanks，或回复：不同意（也可输入 /skill optin model no）。"
             ),
         },
     ),
     Purpose.BACKFILL: (
-        "2026-11-27.1",
+        "2026-12-02.1",
         {
             "en": (
                 "*Import your past messages?*\n"
                 "An admin may import this workspace's message history. If you agree, your "
                 "past messages in observed channels (last {retention} days) are treated as "
                 "if Apprentice had observed them, with the same redaction, encryption and "
-                "rights. Withdraw any time with /skill optout history."
+                "rights. Withdraw any time with /skill optout history.\n"
+                "To agree, press Agree or type /skill optin history yes. "
+                "To say no, press No thanks or type /skill optin history no."
             ),
             "zh": (
                 "*导入你过去的消息？*\n"
                 "管理员可能会导入本工作区的历史消息。如果你同意，你在观察频道中过去 "
                 "{retention} 天的消息将按同样的脱敏、加密和权利规则保存。"
-                "随时可用 /skill optout history 撤回。"
+                "随时可用 /skill optout history 撤回。\n"
+                "同意请点 Agree，或回复：同意（也可输入 /skill optin history yes）。"
+                "不同意请点 No thanks，或回复：不同意（也可输入 /skill optin history no）。"
             ),
         },
     ),

@@ -86,7 +86,8 @@ class ConsentEvent(Model):
 
 
 class ConsentPrompt(Model):
-    """That we asked someone, so the unprompted DM is sent once per notice version."""
+    """That we showed someone a notice: the unprompted DM is sent once per notice version,
+    and a typed answer (`/skill optin yes`, 同意) answers the notice last shown."""
 
     id = fields.IntField(primary_key=True)
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
@@ -97,6 +98,9 @@ class ConsentPrompt(Model):
     purpose = fields.CharField(max_length=32)
     notice_version = fields.CharField(max_length=32)
     sent_at = fields.DatetimeField(auto_now_add=True)
+    language = fields.CharField(max_length=16, null=True)  # the words shown, with the version
+    channels: fields.JSONField[list[str]] = fields.JSONField(null=True)  # the scope shown
+    message_ref = fields.CharField(max_length=200, null=True)  # the notice's message (its card)
 
     class Meta:
         table = "consent_prompts"

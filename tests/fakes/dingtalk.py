@@ -238,11 +238,17 @@ class FakeDingTalk:
         *,
         group: Group | None = None,
         at_bot: bool = False,
+        mentions: tuple[Person, ...] = (),
         msg_id: str | None = None,
         webhook_expired: bool = False,
         msgtype: str = "text",
     ) -> dict[str, Any]:
-        """A robot-message CALLBACK frame: one-to-one, or in `group`."""
+        """A robot-message CALLBACK frame: one-to-one, or in `group`.
+
+        Like DingTalk, the bot's own @-mention is not in `text` (write " help" for
+        "@Apprentice help"); other people mentioned keep "@Nick" in the text and are listed,
+        in order, with their staff ids in `atUsers`.
+        """
         now = int(time.time() * 1000)
         session = uuid.uuid4().hex
         expires = now - 60_000 if webhook_expired else now + WEBHOOK_LIFETIME_MS
@@ -277,6 +283,9 @@ class FakeDingTalk:
             data["conversationTitle"] = group.title
             data["isInAtList"] = at_bot
             data["atUsers"] = [{"dingtalkId": self.robot_user_id}] if at_bot else []
+            data["atUsers"] += [
+                {"dingtalkId": f"$:LWCP_v1:${p.staff_id}", "staffId": p.staff_id} for p in mentions
+            ]
         return self._frame("CALLBACK", CHATBOT_TOPIC, data)
 
     def card_click(self, user: Person, out_track_id: str, action_id: str, value: str) -> dict:

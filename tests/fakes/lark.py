@@ -93,6 +93,7 @@ class FakeLark:
         self.chats: dict[str, str] = {"oc_team": "Team", "oc_random": "Random"}
         self.ws_responses: list[dict[str, Any]] = []
         self.tokens_issued = 0
+        self.bot_info_gate: asyncio.Event | None = None  # set: bot info waits until it is set
         self._failures: dict[str, list[Failure]] = {}
         self._ids = itertools.count(1)
         self._socket: web.WebSocketResponse | None = None
@@ -317,6 +318,8 @@ class FakeLark:
 
     async def _bot_info(self, request: web.Request) -> web.Response:
         await self._record(request)
+        if self.bot_info_gate is not None:
+            await self.bot_info_gate.wait()
         if (refused := self._refusal(request)) is not None:
             return refused
         return web.json_response(
