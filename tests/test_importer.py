@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.console.normalize import PostedMessage, message_event
 from bot.app import Application
-from bot.importer import OLDER_THAN_RETENTION, import_history
+from bot.imports.runner import OLDER_THAN_RETENTION, import_history
 from bot.settings import Settings
 from tests.conftest import ConsoleClient
 
