@@ -177,5 +177,19 @@ def import_slack_export(
     run_import(settings, path, out)
 
 
+@import_app.command("messages")
+def import_messages(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="a .jsonl file, one message a line")
+    ],
+) -> None:
+    """Import messages from any tool: one JSON object per line (see README, Importing history)."""
+    from bot.imports.jsonl import run_import
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_import(settings, path, out)
+
+
 def main() -> None:
     app()

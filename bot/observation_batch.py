@@ -71,9 +71,11 @@ class ObservationBatchWriter:
         async with in_transaction() as connection:
             await Observation.bulk_create(rows, ignore_conflicts=True, using_db=connection)
             # A message the live bot stored meanwhile was ignored: count what is really ours.
-            written = await Observation.filter(id__in=[row.id for row in rows]).using_db(
-                connection
-            ).count()
+            written = (
+                await Observation.filter(id__in=[row.id for row in rows])
+                .using_db(connection)
+                .count()
+            )
         return written
 
     def forget_keys(self) -> None:

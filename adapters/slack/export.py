@@ -45,7 +45,6 @@ COMMAND = "command_to_the_bot"
 UNREADABLE = "unreadable_day_file"
 
 
-
 class ExportError(Exception):
     """The file is not a readable Slack export; the message says what to do instead."""
 
