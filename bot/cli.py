@@ -191,5 +191,17 @@ def import_messages(
     run_import(settings, path, out)
 
 
+@import_app.command("lark")
+def import_lark(
+    chat_ids: Annotated[list[str], typer.Argument(help="Lark/Feishu chat ids (oc_…)")],
+) -> None:
+    """Import Lark/Feishu chat history: only observed chats, only people who agreed."""
+    from adapters.lark.history import run_import
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_import(settings, chat_ids, out)
+
+
 def main() -> None:
     app()
