@@ -1,4 +1,4 @@
-"""`apprentice import lark CHAT_ID…`: Lark's message list API through lark-oapi, against the fake."""
+"""`apprentice import lark CHAT_ID…`: the message list API via lark-oapi, against the fake."""
 
 from __future__ import annotations
 
