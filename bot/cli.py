@@ -203,5 +203,23 @@ def import_lark(
     run_import(settings, chat_ids, out)
 
 
+@import_app.command("mail")
+def import_mail(
+    path: Annotated[Path, typer.Argument(exists=True, help="an .mbox file or a folder of .eml")],
+    channel: Annotated[
+        str, typer.Option("--channel", help="the observed channel the mailbox belongs to")
+    ],
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="slack, lark, dingtalk or console")
+    ] = None,
+) -> None:
+    """Import a mailbox into one observed channel: only the linked senders' own words."""
+    from bot.imports.mail import run_import
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_import(settings, path, channel, out, platform)
+
+
 def main() -> None:
     app()

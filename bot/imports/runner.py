@@ -43,6 +43,7 @@ class Importer:
 
     def __init__(self, settings: Settings, vault: Vault, batch_size: int = BATCH) -> None:
         self.settings = settings
+        self.vault = vault
         self._gate = ConsentGate(ConsentLedger(), Directory())
         self._writer = ObservationBatchWriter(vault)
         self._batch_size = batch_size

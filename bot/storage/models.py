@@ -249,3 +249,30 @@ class SkillSchedule(Model):
     class Meta:
         table = "skill_schedules"
         unique_together = (("tenant", "user_id", "skill_name", "channel"),)
+
+
+class EmailLink(Model):
+    """An e-mail address a person confirmed is theirs, so `import mail` can find their mail.
+
+    Looked up by a keyed hash of the address; the address itself is kept only encrypted under
+    the person's own key (erasing them deletes the row and shreds the key).
+    """
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="email_links"
+    )
+    tenant_id: int
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "apprentice.Person", related_name="email_links", on_delete=fields.CASCADE
+    )
+    person_id: uuid.UUID
+    address_hmac = fields.CharField(max_length=64)
+    ciphertext = fields.BinaryField()
+    mechanism = fields.CharField(max_length=64)  # button:email.confirm | command:link-email
+    mechanism_ref = fields.CharField(max_length=200)  # the platform event id
+    confirmed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "email_links"
+        unique_together = (("tenant", "address_hmac"),)
