@@ -15,6 +15,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession
 
 from bot.app import Application
 from bot.imports.mail import MailImportError, import_mail
@@ -223,11 +224,28 @@ async def test_importing_a_folder_twice_keeps_each_mail_once(
     await import_mail(consented, folder, "team", quiet_console())
     console = quiet_console()
     again = await import_mail(consented, folder, "team", console)
-    assert again["stored"] == 0 and again["already_stored"] == 8
+    assert "stored" not in again and "already_stored" not in again  # not even parsed again
     assert len(stored_message_ids(consented)["alice"]) == 8
     assert "13/13 mails" in shown(console)
+    assert "Mails unchanged since the last import, not read again: 13." in shown(console)
     for private in ("alice", "example.com", "Weekly report"):
         assert private not in shown(console)
+
+
+async def test_a_mail_already_kept_is_not_kept_again_when_read_again(
+    consented: Settings, tmp_path: Path
+) -> None:
+    folder = write_eml_folder(tmp_path / "mails")
+    await import_mail(consented, folder, "team", quiet_console())
+    app = Application(consented)
+    await app.start()  # dave links his address: consent changed, so every mail is read again
+    async with ClientSession() as session:
+        console = ConsoleClient(session, f"http://127.0.0.1:{consented.web_port}")
+        await link(console, "dave", DAVE)
+    await app.stop()
+    again = await import_mail(consented, folder, "team", quiet_console())
+    assert again["stored"] == 1 and again["already_stored"] == 8
+    assert len(stored_message_ids(consented)["alice"]) == 8
 
 
 async def test_an_unobserved_channel_is_refused_before_anything_is_read(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession
 from typer.testing import CliRunner
 
 from bot.app import Application
@@ -96,9 +98,37 @@ async def test_only_history_consent_in_observed_channels_is_imported(
 async def test_importing_twice_keeps_each_message_once(consented: Settings, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "m.jsonl", MIXED)
     await import_messages(consented, path, quiet_console())
-    again = await import_messages(consented, path, quiet_console())
-    assert again["stored"] == 0 and again["already_stored"] == 2
+    console = quiet_console()
+    again = await import_messages(consented, path, console)
+    assert "stored" not in again and "already_stored" not in again  # not even read again
+    assert "Lines unchanged since the last import, not read again: 7." in shown(console)
     assert stored_message_ids(consented) == {"alice": ["j-alice-1", "j-alice-2"]}
+
+
+async def test_lines_added_to_a_file_are_imported_and_the_rest_skipped(
+    consented: Settings, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "m.jsonl", MIXED)
+    await import_messages(consented, path, quiet_console())
+    write_jsonl(path, [*MIXED, line("alice", "team", "alice, one more", "j-alice-6")])
+    again = await import_messages(consented, path, quiet_console())
+    assert again["stored"] == 1 and again["already_stored"] == 2
+    assert stored_message_ids(consented)["alice"] == ["j-alice-1", "j-alice-2", "j-alice-6"]
+
+
+async def test_a_new_history_consent_reads_the_file_again(
+    consented: Settings, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "m.jsonl", MIXED)
+    await import_messages(consented, path, quiet_console())
+    app = Application(consented)
+    await app.start()
+    async with ClientSession() as session:
+        console = ConsoleClient(session, f"http://127.0.0.1:{consented.web_port}")
+        await agree_to_history(console, "bob")
+    await app.stop()
+    again = await import_messages(consented, path, quiet_console())
+    assert again["stored"] == 1 and again["already_stored"] == 2
 
 
 async def test_a_message_twice_in_one_file_is_kept_once(
@@ -177,4 +207,5 @@ def test_the_cli_refuses_a_bad_file_with_line_numbers(
     assert result.exit_code == 2
     said = " ".join(result.output.split())
     assert "line 1: not a JSON object" in said and "nothing was imported" in said
-    assert not (tmp_path / "data").exists()  # refused before the database was touched
+    with sqlite3.connect(tmp_path / "data" / "apprentice.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM observations").fetchone() == (0,)

@@ -26,6 +26,7 @@ from adapters.slack import normalize
 from adapters.slack.normalize import PLATFORM, Profile
 from adapters.slack.users import profile_of
 from bot.events import Event
+from bot.imports.manifest import Manifest, consent_state
 from bot.imports.report import print_summary, progress_bar
 from bot.imports.runner import Importer, import_session
 from bot.settings import Settings
@@ -65,6 +66,10 @@ class SlackExport:
     teams: Counter[str] = field(default_factory=Counter)
     private_conversations: int = 0
     _days: dict[str, list[str]] = field(default_factory=dict)
+    bots: frozenset[str] = field(default=frozenset(), init=False)
+
+    def __post_init__(self) -> None:
+        self.bots = frozenset(user for user, profile in self.profiles.items() if profile.is_bot)
 
     def day_files(self, channel: ExportChannel) -> list[str]:
         if not self._days:  # one pass over the zip's names, not one per channel
@@ -96,8 +101,10 @@ async def _import(settings: Settings, export: SlackExport, console: Console) -> 
     with export.archive:
         async with import_session(settings) as importer:
             tenant = await choose_tenant(export.teams)
-            counts = await _read_days(importer, export, tenant, console)
+            counts, unchanged = await _read_days(importer, export, tenant, console)
         notes = []
+        if unchanged:
+            notes.append(f"Day files unchanged since the last import, not read again: {unchanged}.")
         if export.private_conversations:
             notes.append(
                 f"Direct and group conversations not read: {export.private_conversations} "
@@ -109,21 +116,40 @@ async def _import(settings: Settings, export: SlackExport, console: Console) -> 
 
 async def _read_days(
     importer: Importer, export: SlackExport, tenant: str, console: Console
-) -> Counter[str]:
-    files = [(c, name) for c in export.channels for name in export.day_files(c)]
+) -> tuple[Counter[str], int]:
+    """Import every day file not read in full before (under today's consent); returns the
+    counts by outcome and how many day files were unchanged."""
+    manifest = Manifest("slack-export", await consent_state())
+    files = []
+    for channel in export.channels:
+        for name in export.day_files(channel):
+            info = export.archive.getinfo(name)  # the zip's directory: nothing decompressed
+            key = manifest.key(f"{tenant}|{name}|{info.CRC:08x}|{info.file_size}")
+            files.append((channel, name, key))
+    seen = await manifest.seen([key for *_, key in files])
     counts: Counter[str] = Counter()
+    read: list[str] = []
     with progress_bar(console, "days") as progress:
         task = progress.add_task("Reading the export", total=len(files))
+        progress.advance(task, len(seen))
 
         def events() -> Iterator[Event]:
-            for channel, name in files:
+            for channel, name, key in files:
+                if key in seen:
+                    continue
                 progress.update(task, description=f"#{channel.name}")
+                unreadable = counts[UNREADABLE]
                 yield from _events_of_day(export, tenant, channel, name, counts)
+                if counts[UNREADABLE] == unreadable:
+                    read.append(key)
                 progress.advance(task)
             progress.update(task, description="Read")
 
         await importer.run(events(), counts)
-    return counts
+    await manifest.record(read)
+    if not counts[UNREADABLE]:
+        del counts[UNREADABLE]
+    return counts, len(seen)
 
 
 def open_export(path: Path) -> SlackExport:
@@ -197,7 +223,7 @@ def _events_of_day(
     except ExportError:
         skipped[UNREADABLE] += 1
         return
-    bots = {user for user, profile in export.profiles.items() if profile.is_bot}
+    bots = export.bots
     for message in messages:
         if not isinstance(message, dict) or message.get("type", "message") != "message":
             continue

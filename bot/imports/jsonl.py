@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 from rich.console import Console
 
 from bot.events import MAX_TEXT_CHARS, Actor, Conversation, ConversationKind, Event, EventKind
+from bot.imports.manifest import Manifest, consent_state
 from bot.imports.report import print_summary, progress_bar
 from bot.imports.runner import import_session
 from bot.settings import Settings
@@ -31,6 +32,7 @@ KINDS = {kind.value: kind for kind in ConversationKind}
 MAX_LINE_BYTES = 1024 * 1024
 MAX_ID_CHARS = 128
 SHOWN_ERRORS = 20
+RUN_LINES = 1000  # lines remembered together as imported (bot/imports/manifest.py)
 MILLISECONDS_FROM = 100_000_000_000  # a "seconds" value this large is milliseconds (year 5138)
 FORMAT_HELP = (
     'Each line must be one JSON object such as {"platform": "slack", "tenant": "T0123", '
@@ -52,10 +54,12 @@ class BadLine:
         return f"line {self.number}: {self.problem}"
 
 
-def check_file(path: Path) -> tuple[int, list[BadLine]]:
-    """Read the whole file once: (messages it holds, its bad lines)."""
+def check_file(
+    path: Path, known: Collection[str] = (), manifest: Manifest | None = None
+) -> tuple[int, list[BadLine]]:
+    """Read the file once (but runs of lines imported before): (messages, bad lines)."""
     messages, bad = 0, []
-    for number, raw in _lines(path):
+    for number, raw in _lines(path, known, manifest):
         try:
             if parse_line(raw, number) is not None:
                 messages += 1
@@ -130,15 +134,24 @@ def parse_line(raw: bytes, number: int) -> Event | None:
 
 async def import_messages(settings: Settings, path: Path, console: Console) -> Counter[str]:
     """Check the file, then import it; returns the counts by outcome (also printed)."""
-    total, bad = check_file(path)
-    if bad:
-        raise JsonlError(_bad_lines_message(path, bad))
+    if not path.is_file():
+        raise JsonlError(f"There is no file at {path}. {FORMAT_HELP}")
     async with import_session(settings) as importer:
+        manifest = Manifest("messages", await consent_state())
+        runs = [(manifest.key(b"".join(run)), len(run)) for _, run in _runs(path)]
+        known = await manifest.seen([key for key, _ in runs])
+        total, bad = check_file(path, known, manifest)
+        if bad:
+            raise JsonlError(_bad_lines_message(path, bad))
         counts: Counter[str] = Counter()
         with progress_bar(console, "messages") as progress:
             task = progress.add_task(f"Importing {path.name}", total=total)
-            await importer.run(_events(path), counts, on_batch=lambda n: progress.advance(task, n))
-    print_summary(console, f"{path.name} → Apprentice", counts)
+            events = _events(path, known, manifest)
+            await importer.run(events, counts, on_batch=lambda n: progress.advance(task, n))
+        await manifest.record(key for key, _ in runs if key not in known)
+    unchanged = sum(lines for key, lines in runs if key in known)
+    notes = [f"Lines unchanged since the last import, not read again: {unchanged}."]
+    print_summary(console, f"{path.name} → Apprentice", counts, notes if unchanged else ())
     return counts
 
 
@@ -153,18 +166,36 @@ def run_import(settings: Settings, path: Path, console: Console) -> None:
         raise SystemExit(2) from None
 
 
-def _events(path: Path) -> Iterator[Event]:
-    for number, raw in _lines(path):
+def _events(path: Path, known: Collection[str], manifest: Manifest) -> Iterator[Event]:
+    for number, raw in _lines(path, known, manifest):
         event = parse_line(raw, number)
         if event is not None:
             yield event
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+def _lines(
+    path: Path, known: Collection[str] = (), manifest: Manifest | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """(line number, line), leaving out the runs of lines whose key is `known`."""
+    for first, run in _runs(path):
+        if manifest is None or manifest.key(b"".join(run)) not in known:
+            yield from enumerate(run, start=first)
+
+
+def _runs(path: Path) -> Iterator[tuple[int, list[bytes]]]:
+    """The file in runs of RUN_LINES lines: (first line number, lines)."""
     if not path.is_file():
         raise JsonlError(f"There is no file at {path}. {FORMAT_HELP}")
     with path.open("rb") as file:
-        yield from enumerate(file, start=1)
+        run: list[bytes] = []
+        first = 1
+        for number, raw in enumerate(file, start=1):
+            run.append(raw)
+            if len(run) == RUN_LINES:
+                yield first, run
+                first, run = number + 1, []
+        if run:
+            yield first, run
 
 
 def _bad_lines_message(path: Path, bad: list[BadLine]) -> str:

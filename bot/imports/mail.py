@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import mailbox
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -26,6 +26,7 @@ from rich.console import Console
 from bot.email_links import EmailLinks, normalize_address
 from bot.events import MAX_TEXT_CHARS, Actor, Conversation, ConversationKind, Event, EventKind
 from bot.imports.mail_text import own_words
+from bot.imports.manifest import Manifest, consent_state
 from bot.imports.report import print_summary, progress_bar
 from bot.imports.runner import import_session
 from bot.settings import Settings
@@ -35,6 +36,7 @@ NO_OWN_WORDS = "no_own_words"
 UNDATED = "undated"
 UNREADABLE = "unreadable_mail"
 AUTOMATIC = "from_a_bot"
+LOOKUP_GROUP = 500  # mails whose keys are looked up together
 _PARSER = BytesParser(policy=policy.default)
 
 
@@ -125,19 +127,53 @@ async def import_mail(
         target = await resolve_channel(channel, platform)
         links = EmailLinks(importer.vault)
         people = await links.people_by_digest(target.tenant_id)
+        manifest = Manifest("mail", await consent_state())
+        read: list[str] = []
+        unchanged = 0
+
+        def key(raw: bytes) -> str:  # the same mail into another channel is read again
+            return manifest.key(f"{target.tenant_id}|{target.channel_id}|".encode() + raw)
+
+        async def events(group: list[bytes]) -> AsyncIterator[Event]:
+            nonlocal unchanged
+            keys = [key(raw) for raw in group]
+            seen = await manifest.seen(keys)
+            for raw, mail_key in zip(group, keys, strict=True):
+                progress.advance(task)
+                if mail_key in seen:
+                    unchanged += 1
+                    continue
+                unreadable = counts[UNREADABLE]
+                event = mail_event(raw, target, people, links, counts)
+                if counts[UNREADABLE] == unreadable:
+                    read.append(mail_key)
+                if event is not None:
+                    yield event
+
+        async def all_events() -> AsyncIterator[Event]:
+            for group in _groups(raws, LOOKUP_GROUP):
+                async for event in events(group):
+                    yield event
+
         with progress_bar(console, "mails") as progress:
             task = progress.add_task(f"{path.name} → #{target.name}", total=total)
-
-            def events() -> Iterator[Event]:
-                for raw in raws:
-                    event = mail_event(raw, target, people, links, counts)
-                    progress.advance(task)
-                    if event is not None:
-                        yield event
-
-            await importer.run(events(), counts)
-    print_summary(console, f"{path.name} → #{target.name} ({target.platform})", counts)
+            await importer.run(all_events(), counts)
+        await manifest.record(read)
+    notes = [f"Mails unchanged since the last import, not read again: {unchanged}."]
+    title = f"{path.name} → #{target.name} ({target.platform})"
+    print_summary(console, title, counts, notes if unchanged else ())
     return counts
+
+
+def _groups(raws: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    group: list[bytes] = []
+    for raw in raws:
+        group.append(raw)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def mail_event(

@@ -276,3 +276,20 @@ class EmailLink(Model):
     class Meta:
         table = "email_links"
         unique_together = (("tenant", "address_hmac"),)
+
+
+class ImportedUnit(Model):
+    """A piece of an import source (a Slack day file, a run of JSONL lines, one mail) read in
+    full under one state of consent: re-importing skips it without reading it again.
+
+    `key` hashes the piece's identity with that state (grants, observed channels, links), so
+    any change of consent makes every piece be read again. It holds no names and no text.
+    """
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=64, unique=True)
+    source = fields.CharField(max_length=32)  # slack-export | messages | mail
+    imported_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "imported_units"

@@ -24,4 +24,15 @@ class Migration(migrations.Migration):
             options={'table': 'email_links', 'app': 'apprentice', 'unique_together': (('tenant', 'address_hmac'),), 'pk_attr': 'id', 'table_description': 'An e-mail address a person confirmed is theirs, so `import mail` can find their mail.'},
             bases=['Model'],
         ),
+        ops.CreateModel(
+            name='ImportedUnit',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('key', fields.CharField(unique=True, max_length=64)),
+                ('source', fields.CharField(max_length=32)),
+                ('imported_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'imported_units', 'app': 'apprentice', 'pk_attr': 'id', 'table_description': 'A piece of an import source (a Slack day file, a run of JSONL lines, one mail) read in'},
+            bases=['Model'],
+        ),
     ]
