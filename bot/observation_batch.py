@@ -10,7 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot.consent.gate import ObservedMessage
@@ -45,38 +48,43 @@ class ObservationBatchWriter:
         if not messages:
             return 0
         now = datetime.now(UTC)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for message in messages:
             if not isinstance(message, ObservedMessage):
                 raise TypeError("only messages admitted by the ConsentGate can be stored")
             row_id = uuid.uuid4()
             person = message.person
+            sealed = self._vault.encrypt(
+                self._data_key(person),
+                redact(message.text),
+                observation_aad(person.tenant_id, person.id, row_id),
+            )
             rows.append(
-                Observation(
-                    id=row_id,
-                    tenant_id=message.tenant.id,
-                    person_id=person.id,
-                    channel_id=message.channel.id,
-                    message_id=message.message_id,
-                    thread_id=message.thread_id,
-                    occurred_at=message.occurred_at,
-                    ciphertext=self._vault.encrypt(
-                        self._data_key(person),
-                        redact(message.text),
-                        observation_aad(person.tenant_id, person.id, row_id),
-                    ),
-                    created_at=now,
-                )
+                {
+                    "id": row_id,
+                    "tenant_id": message.tenant.id,
+                    "person_id": person.id,
+                    "channel_id": message.channel.id,
+                    "message_id": message.message_id,
+                    "thread_id": message.thread_id,
+                    "occurred_at": message.occurred_at,
+                    "ciphertext": sealed,
+                    "created_at": now,
+                }
             )
+        try:
+            async with in_transaction() as connection:
+                await _insert_many(connection, rows)
+            return len(rows)
+        except IntegrityError:
+            pass  # a message the live bot stored meanwhile, or an author erased meanwhile
         async with in_transaction() as connection:
-            await Observation.bulk_create(rows, ignore_conflicts=True, using_db=connection)
-            # A message the live bot stored meanwhile was ignored: count what is really ours.
-            written = (
-                await Observation.filter(id__in=[row.id for row in rows])
-                .using_db(connection)
-                .count()
-            )
-        return written
+            # One by one would be slow; ignoring conflicts keeps the rest, and counting our
+            # own row ids says how many were really written. An erased author still fails.
+            instances = [Observation(**row) for row in rows]
+            await Observation.bulk_create(instances, ignore_conflicts=True, using_db=connection)
+            ours = Observation.filter(id__in=[row["id"] for row in rows]).using_db(connection)
+            return await ours.count()
 
     def forget_keys(self) -> None:
         """Drop the unwrapped data keys held in memory (at the end of an import)."""
@@ -88,3 +96,12 @@ class ObservationBatchWriter:
                 person.wrapped_key, key_ref(person.tenant_id, person.id)
             )
         return self._keys[person.id]
+
+
+async def _insert_many(connection: BaseDBAsyncClient, rows: list[dict[str, Any]]) -> None:
+    """One executemany of the rows, each value converted as tortoise converts it."""
+    executor = connection.executor_class(model=Observation, db=connection)
+    fields = Observation._meta.fields_map
+    columns = executor.regular_columns
+    values = [[fields[c].to_db_value(row[c], Observation) for c in columns] for row in rows]
+    await connection.execute_many(executor.insert_query, values)

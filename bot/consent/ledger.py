@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ GRANT = "grant"
 WITHDRAW = "withdraw"
 DECLINE = "decline"  # "No thanks" to a notice: also ends a grant in force
 ALL_CHANNELS = "*"
+BULK_LOOKUP = 500  # people per IN (...) query
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,20 +97,30 @@ class ConsentLedger:
         self, tenant: Tenant, user_id: str, purpose: Purpose = Purpose.OBSERVE
     ) -> ConsentEvent | None:
         """The grant in force: the latest event is a grant to the current notice version."""
-        latest = await self._latest(tenant, user_id, purpose)
-        if latest is None or latest.action != GRANT:
-            return None
-        if latest.notice_version != current_version(purpose):
-            return None
-        return latest
+        return _in_force(await self._latest(tenant, user_id, purpose), purpose)
+
+    async def live_grants(
+        self, tenant: Tenant, user_ids: Collection[str], purpose: Purpose
+    ) -> dict[str, ConsentEvent]:
+        """The grants in force for many people at once (a history import's batch)."""
+        wanted, latest = list(user_ids), dict[str, ConsentEvent]()
+        for start in range(0, len(wanted), BULK_LOOKUP):
+            events = await ConsentEvent.filter(
+                tenant=tenant,
+                user_id__in=wanted[start : start + BULK_LOOKUP],
+                purpose=purpose.value,
+            ).order_by("id")
+            latest.update((event.user_id, event) for event in events)
+        return {
+            user: grant
+            for user, event in latest.items()
+            if (grant := _in_force(event, purpose)) is not None
+        }
 
     async def covers(
         self, tenant: Tenant, user_id: str, channel_id: str, purpose: Purpose = Purpose.OBSERVE
     ) -> bool:
-        grant = await self.live_grant(tenant, user_id, purpose)
-        return grant is not None and (
-            ALL_CHANNELS in grant.channels or channel_id in grant.channels
-        )
+        return grant_covers(await self.live_grant(tenant, user_id, purpose), channel_id)
 
     async def has_answered(self, tenant: Tenant, user_id: str, purpose: Purpose) -> bool:
         """Whether the person ever answered the current notice (yes, no or later withdrew)."""
@@ -149,3 +161,17 @@ class ConsentLedger:
             .order_by("-id")
             .first()
         )
+
+
+def grant_covers(grant: ConsentEvent | None, channel_id: str) -> bool:
+    """Whether a grant in force covers this channel (all channels, or this one named)."""
+    return grant is not None and (ALL_CHANNELS in grant.channels or channel_id in grant.channels)
+
+
+def _in_force(latest: ConsentEvent | None, purpose: Purpose) -> ConsentEvent | None:
+    """The latest event is a grant to the current notice version, or nothing is in force."""
+    if latest is None or latest.action != GRANT:
+        return None
+    if latest.notice_version != current_version(purpose):
+        return None
+    return latest

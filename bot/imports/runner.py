@@ -8,7 +8,6 @@ the next batch. What is stored already is skipped by its message id, without dec
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -83,9 +82,9 @@ class Importer:
                 counts[DUPLICATE] += 1
             else:
                 seen.add(key)
-                candidates.append(dataclasses.replace(event, imported=True))
+                candidates.append(event)
         for attempt in (1, 2):
-            verdicts = await self._gate.admit_many(candidates)
+            verdicts = await self._gate.admit_history(candidates)
             try:
                 admitted = [v for v in verdicts if isinstance(v, ObservedMessage)]
                 written, already = await self._store(admitted)
