@@ -7,6 +7,7 @@ ignored by the insert rather than failing the batch.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from bot.redact import redact
 from bot.storage.models import Observation, Person
 from bot.storage.vault import Vault
 
+CONVERTED = ("id", "person_id", "occurred_at", "created_at")
 LOOKUP_CHUNK = 500  # ids per IN (...) query: well inside SQLite's and PostgreSQL's limits
 
 
@@ -45,14 +47,17 @@ class ObservationBatchWriter:
 
     async def write(self, messages: Sequence[ObservedMessage]) -> int:
         """Insert these new observations in one transaction; returns how many were written."""
-        if not messages:
-            return 0
+        return await self.insert(self.seal(messages))
+
+    def seal(self, messages: Sequence[ObservedMessage]) -> list[dict[str, Any]]:
+        """The rows for these observations: text redacted, then encrypted under its author's key."""
         now = datetime.now(UTC)
+        ids = os.urandom(16 * len(messages))  # one call for the batch's row ids
         rows: list[dict[str, Any]] = []
-        for message in messages:
+        for i, message in enumerate(messages):
             if not isinstance(message, ObservedMessage):
                 raise TypeError("only messages admitted by the ConsentGate can be stored")
-            row_id = uuid.uuid4()
+            row_id = uuid.UUID(bytes=ids[16 * i : 16 * i + 16], version=4)
             person = message.person
             sealed = self._vault.encrypt(
                 self._data_key(person),
@@ -72,6 +77,12 @@ class ObservationBatchWriter:
                     "created_at": now,
                 }
             )
+        return rows
+
+    async def insert(self, rows: list[dict[str, Any]]) -> int:
+        """Insert sealed rows in one transaction; returns how many were written."""
+        if not rows:
+            return 0
         try:
             async with in_transaction() as connection:
                 await _insert_many(connection, rows)
@@ -103,5 +114,13 @@ async def _insert_many(connection: BaseDBAsyncClient, rows: list[dict[str, Any]]
     executor = connection.executor_class(model=Observation, db=connection)
     fields = Observation._meta.fields_map
     columns = executor.regular_columns
-    values = [[fields[c].to_db_value(row[c], Observation) for c in columns] for row in rows]
+    # ids and times as the dialect stores them; ints, text and bytes are native everywhere
+    convert = [fields[c].to_db_value if c in CONVERTED else None for c in columns]
+    values = [
+        [
+            row[c] if to_db is None else to_db(row[c], Observation)
+            for c, to_db in zip(columns, convert, strict=True)
+        ]
+        for row in rows
+    ]
     await connection.execute_many(executor.insert_query, values)

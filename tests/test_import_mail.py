@@ -170,6 +170,14 @@ async def link(console: ConsoleClient, user: str, address: str) -> list[dict]:
     return await console.click(user, confirm)
 
 
+async def alice_linked_in_team(console: ConsoleClient) -> None:
+    """#team observed; alice agreed to observation and history and linked her address."""
+    await console.say("admin", "team", "/skill admin observe #team")
+    await console.opt_in("alice")
+    await agree_to_history(console, "alice")
+    await link(console, "alice", ALICE)
+
+
 @pytest.fixture
 async def consented(app: Application, console: ConsoleClient) -> Settings:
     """#team observed. alice: history + linked; bob: observe + linked; dave: history, no link."""
@@ -297,10 +305,7 @@ async def test_an_address_linked_to_someone_else_is_refused(console: ConsoleClie
 async def test_removing_a_link_stops_the_mail_import(
     console: ConsoleClient, app: Application, tmp_path: Path
 ) -> None:
-    await console.say("admin", "team", "/skill admin observe #team")
-    await console.opt_in("alice")
-    await agree_to_history(console, "alice")
-    await link(console, "alice", ALICE)
+    await alice_linked_in_team(console)
     replies = await console.say("alice", "dm:alice", f"/skill link-email remove {ALICE}")
     assert "Unlinked" in replies[0]["text"]
     await app.stop()
@@ -313,10 +318,7 @@ async def test_removing_a_link_stops_the_mail_import(
 async def test_forgetting_a_person_erases_their_links(
     console: ConsoleClient, app: Application, tmp_path: Path
 ) -> None:
-    await console.say("admin", "team", "/skill admin observe #team")
-    await console.opt_in("alice")
-    await agree_to_history(console, "alice")
-    await link(console, "alice", ALICE)
+    await alice_linked_in_team(console)
     with sqlite3.connect(app.settings.sqlite_path) as db:
         assert db.execute("SELECT COUNT(*) FROM email_links").fetchone() == (1,)
     await console.say("alice", "dm:alice", "/skill forget")

@@ -18,6 +18,7 @@ from tests.fakes.lark import (
     FakeLark,
     history_message,
     lark_settings,
+    running_fake,
 )
 from tests.imports_support import database_bytes, quiet_console, shown, stored_message_ids
 from tests.test_lark_longconn import Workspace
@@ -32,12 +33,8 @@ RATE_LIMITED = Failure(
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeLark]:
-    server = FakeLark()
-    await server.start()
-    try:
+    async with running_fake() as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

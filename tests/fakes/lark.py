@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -609,6 +610,17 @@ def lark_settings(data_dir: Any, fake: FakeLark, **overrides: Any) -> Any:
     }
     values.update(overrides)
     return make_settings(data_dir, **values)
+
+
+@contextlib.asynccontextmanager
+async def running_fake() -> AsyncIterator[FakeLark]:
+    """A started fake, stopped afterwards."""
+    server = FakeLark()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 async def settle(app: Any) -> None:
