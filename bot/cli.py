@@ -148,5 +148,49 @@ def import_slack_export(
     run_import(settings, path, out)
 
 
+@import_app.command("messages")
+def import_messages(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="a .jsonl file, one message a line")
+    ],
+) -> None:
+    """Import messages from any tool: one JSON object per line (see README, Importing history)."""
+    from bot.imports.jsonl import run_import
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_import(settings, path, out)
+
+
+@import_app.command("lark")
+def import_lark(
+    chat_ids: Annotated[list[str], typer.Argument(help="Lark/Feishu chat ids (oc_…)")],
+) -> None:
+    """Import Lark/Feishu chat history: only observed chats, only people who agreed."""
+    from adapters.lark.history import run_import
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_import(settings, chat_ids, out)
+
+
+@import_app.command("mail")
+def import_mail(
+    path: Annotated[Path, typer.Argument(exists=True, help="an .mbox file or a folder of .eml")],
+    channel: Annotated[
+        str, typer.Option("--channel", help="the observed channel the mailbox belongs to")
+    ],
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="slack, lark, dingtalk or console")
+    ] = None,
+) -> None:
+    """Import a mailbox into one observed channel: only the linked senders' own words."""
+    from bot.imports.mail import run_import
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_import(settings, path, channel, out, platform)
+
+
 def main() -> None:
     app()

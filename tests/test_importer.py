@@ -7,20 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.console.normalize import PostedMessage, message_event
 from bot.app import Application
-from bot.importer import OLDER_THAN_RETENTION, import_history
+from bot.imports.runner import OLDER_THAN_RETENTION, import_history
 from bot.settings import Settings
 from tests.conftest import ConsoleClient
+from tests.imports_support import agree_to_history
 
 
 def exported(user: str, channel: str, text: str, message_id: str, days_ago: int = 3):
     when = datetime.now(UTC) - timedelta(days=days_ago)
     return message_event(PostedMessage(user, channel, text), uuid.uuid4().hex, message_id, when)
-
-
-async def agree_to_history(console: ConsoleClient, user: str) -> None:
-    replies = await console.say(user, f"dm:{user}", "/skill optin history")
-    agree = next(b for r in replies for b in r["buttons"] if b["label"] == "Agree")
-    await console.click(user, agree)
 
 
 async def test_import_keeps_only_history_grants_in_observed_channels(

@@ -186,8 +186,32 @@ async def test_importing_twice_imports_nothing_new(
     settings, _ = consented
     export = write_export(tmp_path / "e.zip")
     await import_export(settings, export, quiet_console())
+    console = quiet_console()
+    again = await import_export(settings, export, console)
+    assert again["stored"] == 0 and again["already_stored"] == 0
+    said = " ".join(console.file.getvalue().split())  # type: ignore[attr-defined]
+    assert "Day files unchanged since the last import, not read again: 3." in said
+    assert sorted(await stored_texts(settings, ALICE)) == [
+        "alice weekly report: shipped the invoice export",
+        "replying in the thread",
+    ]
+
+
+async def test_a_new_history_consent_makes_the_next_import_read_it_all_again(
+    consented: tuple[Settings, FakeSlack], tmp_path: Path
+) -> None:
+    settings, fake = consented
+    export = write_export(tmp_path / "e.zip")
+    await import_export(settings, export, quiet_console())
+    async with running_app(settings) as app:
+        from aiohttp import ClientSession
+
+        url = f"http://127.0.0.1:{app.settings.web_port}/slack/events"
+        async with ClientSession() as session:
+            await Workspace(fake, HttpTransport(SignedPoster(session, url))).opt_in(BOB, "history")
     again = await import_export(settings, export, quiet_console())
-    assert again["stored"] == 0 and again["already_stored"] == 2
+    assert again["stored"] == 1 and again["already_stored"] == 2  # bob's one message, now
+    assert await stored_texts(settings, BOB) == ["bob agreed to be observed, not to history import"]
 
 
 async def test_the_summary_shows_progress_and_counts_by_reason(

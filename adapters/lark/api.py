@@ -21,6 +21,8 @@ from lark_oapi.api.im.v1 import (
     CreateMessageRequestBody,
     GetChatRequest,
     ListChatRequest,
+    ListMessageRequest,
+    ListMessageResponseBody,
     PatchMessageRequest,
     PatchMessageRequestBody,
     ReplyMessageRequest,
@@ -126,6 +128,24 @@ class LarkApi:
         )
         resp = await self._call("im.file.create", self._client.im.v1.file.acreate, request)
         return str(resp.data.file_key)
+
+    async def list_messages(
+        self, chat_id: str, start_time: int, page_token: str = "", page_size: int = 50
+    ) -> ListMessageResponseBody:
+        """One page of a chat's history, oldest first, from `start_time` (seconds) on."""
+        builder = (
+            ListMessageRequest.builder()
+            .container_id_type("chat")
+            .container_id(chat_id)
+            .start_time(str(start_time))
+            .sort_type("ByCreateTimeAsc")
+            .page_size(page_size)
+        )
+        if page_token:
+            builder = builder.page_token(page_token)
+        call = self._client.im.v1.message.alist
+        resp = await self._call("im.message.list", call, builder.build())
+        return resp.data
 
     # -- chats and the bot -----------------------------------------------------------------
 

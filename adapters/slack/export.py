@@ -2,9 +2,10 @@
 
 The export (users.json, channels.json, groups.json, one folder per channel with one JSON
 file per day) is read straight from the zip. Each message is normalized like a live one and
-handed to `bot.importer.import_history`, where the gate keeps only messages in channels
-observed now, by people whose grant covers both observation and history import.
-Direct and group messages are never read.
+handed to `bot.imports.runner`, where the gate keeps only messages in channels observed
+now, by people whose grant covers both observation and history import. Direct and group
+messages are never read. The zip is read one day file at a time and imported batch by
+batch, so memory holds one day of one channel, however large the export.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from adapters.slack import normalize
 from adapters.slack.normalize import PLATFORM, Profile
 from adapters.slack.users import profile_of
 from bot.events import Event
-from bot.importer import import_history
+from bot.imports.manifest import Manifest, consent_state
+from bot.imports.report import print_summary, progress_bar
+from bot.imports.runner import Importer, import_session
 from bot.settings import Settings
 
 MAX_MEMBER_BYTES = 512 * 1024 * 1024  # one day of one channel; more is not an export file
@@ -43,21 +44,6 @@ FROM_A_BOT = "from_a_bot"
 SYSTEM_MESSAGE = "system_message"
 COMMAND = "command_to_the_bot"
 UNREADABLE = "unreadable_day_file"
-
-LABELS = {
-    "stored": "imported",
-    "already_stored": "imported before (nothing new)",
-    "channel_not_observed": "channel not observed",
-    "author_has_no_grant": "author has not agreed to be observed",
-    "author_has_no_history_grant": "author has not agreed to history import",
-    "older_than_retention": "older than the retention period",
-    FROM_A_BOT: "written by a bot",
-    SYSTEM_MESSAGE: "system message (joins, topic changes…)",
-    COMMAND: "a command to the bot",
-    UNREADABLE: "day file that is not valid JSON",
-    "empty": "no text",
-    "duplicate_event": "the same message twice in the export",
-}
 
 
 class ExportError(Exception):
@@ -79,14 +65,21 @@ class SlackExport:
     channels: list[ExportChannel]
     teams: Counter[str] = field(default_factory=Counter)
     private_conversations: int = 0
+    _days: dict[str, list[str]] = field(default_factory=dict)
+    bots: frozenset[str] = field(default=frozenset(), init=False)
+
+    def __post_init__(self) -> None:
+        self.bots = frozenset(user for user, profile in self.profiles.items() if profile.is_bot)
 
     def day_files(self, channel: ExportChannel) -> list[str]:
-        prefix = f"{self.root}{channel.name}/"
-        return sorted(
-            name
-            for name in self.archive.namelist()
-            if name.startswith(prefix) and _DAY_FILE.match(name[len(prefix) :])
-        )
+        if not self._days:  # one pass over the zip's names, not one per channel
+            for name in self.archive.namelist():
+                folder, _, file = name[len(self.root) :].rpartition("/")
+                if name.startswith(self.root) and folder and _DAY_FILE.match(file):
+                    self._days.setdefault(folder, []).append(name)
+            for names in self._days.values():
+                names.sort()
+        return self._days.get(channel.name, [])
 
 
 def run_import(settings: Settings, path: Path, console: Console) -> None:
@@ -106,31 +99,57 @@ async def import_export(settings: Settings, path: Path, console: Console) -> Cou
 
 async def _import(settings: Settings, export: SlackExport, console: Console) -> Counter[str]:
     with export.archive:
-        tenant = await choose_tenant(settings, export.teams)
-        files = [(c, name) for c in export.channels for name in export.day_files(c)]
-        skipped: Counter[str] = Counter()
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("days"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as progress:
-            task = progress.add_task("Reading the export", total=len(files))
-
-            def events() -> Iterator[Event]:
-                for channel, name in files:
-                    progress.update(task, description=f"#{channel.name}")
-                    yield from _events_of_day(export, tenant, channel, name, skipped)
-                    progress.advance(task)
-                progress.update(task, description="Read")
-
-            counts = await import_history(settings, events())
-        counts.update(skipped)
-        _print_summary(console, counts, export, tenant)
+        async with import_session(settings) as importer:
+            tenant = await choose_tenant(export.teams)
+            counts, unchanged = await _read_days(importer, export, tenant, console)
+        notes = []
+        if unchanged:
+            notes.append(f"Day files unchanged since the last import, not read again: {unchanged}.")
+        if export.private_conversations:
+            notes.append(
+                f"Direct and group conversations not read: {export.private_conversations} "
+                "(Apprentice never reads private conversations)."
+            )
+        print_summary(console, f"Slack export → workspace {tenant}", counts, notes)
         return counts
+
+
+async def _read_days(
+    importer: Importer, export: SlackExport, tenant: str, console: Console
+) -> tuple[Counter[str], int]:
+    """Import every day file not read in full before (under today's consent); returns the
+    counts by outcome and how many day files were unchanged."""
+    manifest = Manifest("slack-export", await consent_state())
+    files = []
+    for channel in export.channels:
+        for name in export.day_files(channel):
+            info = export.archive.getinfo(name)  # the zip's directory: nothing decompressed
+            key = manifest.key(f"{tenant}|{name}|{info.CRC:08x}|{info.file_size}")
+            files.append((channel, name, key))
+    seen = await manifest.seen([key for *_, key in files])
+    counts: Counter[str] = Counter()
+    read: list[str] = []
+    with progress_bar(console, "days") as progress:
+        task = progress.add_task("Reading the export", total=len(files))
+        progress.advance(task, len(seen))
+
+        def events() -> Iterator[Event]:
+            for channel, name, key in files:
+                if key in seen:
+                    continue
+                progress.update(task, description=f"#{channel.name}")
+                unreadable = counts[UNREADABLE]
+                yield from _events_of_day(export, tenant, channel, name, counts)
+                if counts[UNREADABLE] == unreadable:
+                    read.append(key)
+                progress.advance(task)
+            progress.update(task, description="Read")
+
+        await importer.run(events(), counts)
+    await manifest.record(read)
+    if not counts[UNREADABLE]:
+        del counts[UNREADABLE]
+    return counts, len(seen)
 
 
 def open_export(path: Path) -> SlackExport:
@@ -170,21 +189,16 @@ def open_export(path: Path) -> SlackExport:
     return SlackExport(archive, root, profiles, channels, teams, private_conversations)
 
 
-async def choose_tenant(settings: Settings, teams: Counter[str]) -> str:
+async def choose_tenant(teams: Counter[str]) -> str:
     """The workspace this export belongs to: its team id, or the one Apprentice observes."""
-    from bot.storage.database import close_database, open_database  # noqa: PLC0415
     from bot.storage.models import Channel, Tenant  # noqa: PLC0415
 
-    await open_database(settings)
-    try:
-        known = await Tenant.filter(platform=PLATFORM).values_list("external_id", flat=True)
-        observed = set(
-            await Channel.filter(tenant__platform=PLATFORM, observed=True).values_list(
-                "tenant__external_id", flat=True
-            )
+    known = await Tenant.filter(platform=PLATFORM).values_list("external_id", flat=True)
+    observed = set(
+        await Channel.filter(tenant__platform=PLATFORM, observed=True).values_list(
+            "tenant__external_id", flat=True
         )
-    finally:
-        await close_database()
+    )
     for team, _ in teams.most_common():
         if team in known:
             return team
@@ -209,7 +223,7 @@ def _events_of_day(
     except ExportError:
         skipped[UNREADABLE] += 1
         return
-    bots = {user for user, profile in export.profiles.items() if profile.is_bot}
+    bots = export.bots
     for message in messages:
         if not isinstance(message, dict) or message.get("type", "message") != "message":
             continue
@@ -274,27 +288,3 @@ def _json_list(archive: zipfile.ZipFile, member: str, path: Path) -> list[Any]:
     if not isinstance(value, list):
         raise ExportError(f"{member} in {path} is not a list as Slack writes it. {HOW_TO_EXPORT}")
     return value
-
-
-def _print_summary(
-    console: Console, counts: Counter[str], export: SlackExport, tenant: str
-) -> None:
-    imported = counts.get("stored", 0)
-    table = Table(title=f"Slack export → workspace {tenant}", show_header=True)
-    table.add_column("outcome")
-    table.add_column("messages", justify="right")
-    for outcome, number in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        table.add_row(LABELS.get(outcome, outcome.replace("_", " ")), str(number))
-    console.print(table)
-    skipped = sum(n for outcome, n in counts.items() if outcome not in ("stored", "already_stored"))
-    console.print(f"Imported {imported} messages; skipped {skipped}.")
-    if export.private_conversations:
-        console.print(
-            f"Direct and group conversations not read: {export.private_conversations} "
-            "(Apprentice never reads private conversations)."
-        )
-    if not imported and counts.get("channel_not_observed"):
-        console.print(
-            "Only channels observed now are imported: an admin runs /skill admin observe "
-            "#channel, and each person agrees with /skill optin history."
-        )

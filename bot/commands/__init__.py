@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.commands import admin, consent, help, rights
+from bot.commands import admin, consent, email_link, help, rights
 from bot.router import Router
 
 
@@ -15,6 +15,7 @@ def build_router(plugged: Sequence[Router] = ()) -> Router:
     root.include(help.router)
     root.include(consent.router)
     root.include(rights.router)
+    root.include(email_link.router)
     for router in plugged:
         root.include(router)
     root.include(admin.router, under="admin")

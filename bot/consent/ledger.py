@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ GRANT = "grant"
 WITHDRAW = "withdraw"
 DECLINE = "decline"  # "No thanks" to a notice: also ends a grant in force
 ALL_CHANNELS = "*"
+BULK_LOOKUP = 500  # people per IN (...) query
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +116,28 @@ class ConsentLedger:
             return None
         return latest
 
+    async def live_grants(
+        self, tenant: Tenant, user_ids: Collection[str], purpose: Purpose
+    ) -> dict[str, ConsentEvent]:
+        """The grants in force for many people at once (a history import's batch)."""
+        wanted, latest = list(user_ids), dict[str, ConsentEvent]()
+        for start in range(0, len(wanted), BULK_LOOKUP):
+            events = await ConsentEvent.filter(
+                tenant=tenant,
+                user_id__in=wanted[start : start + BULK_LOOKUP],
+                purpose=purpose.value,
+            ).order_by("id")
+            latest.update((event.user_id, event) for event in events)
+        return {
+            user: event
+            for user, event in latest.items()
+            if event.action == GRANT and self.is_current(event)
+        }
+
     async def covers(
         self, tenant: Tenant, user_id: str, channel_id: str, purpose: Purpose = Purpose.OBSERVE
     ) -> bool:
-        grant = await self.live_grant(tenant, user_id, purpose)
-        return grant is not None and (
-            ALL_CHANNELS in grant.channels or channel_id in grant.channels
-        )
+        return grant_covers(await self.live_grant(tenant, user_id, purpose), channel_id)
 
     async def has_answered(self, tenant: Tenant, user_id: str, purpose: Purpose) -> bool:
         """Whether the person ever answered the current notice (yes, no or later withdrew)."""
@@ -194,3 +211,9 @@ class ConsentLedger:
             .order_by("-id")
             .first()
         )
+
+
+def grant_covers(grant: ConsentEvent | None, channel_id: str) -> bool:
+    """Whether a grant in force covers this channel (all channels, or this one named)."""
+    return grant is not None and (ALL_CHANNELS in grant.channels or channel_id in grant.channels)
+

@@ -287,3 +287,47 @@ class AuditHead(Model):
 
     class Meta:
         table = "audit_head"
+
+
+class EmailLink(Model):
+    """An e-mail address a person confirmed is theirs, so `import mail` can find their mail.
+
+    Looked up by a keyed hash of the address; the address itself is kept only encrypted under
+    the person's own key (erasing them deletes the row and shreds the key).
+    """
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="email_links"
+    )
+    tenant_id: int
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "apprentice.Person", related_name="email_links", on_delete=fields.CASCADE
+    )
+    person_id: uuid.UUID
+    address_hmac = fields.CharField(max_length=64)
+    ciphertext = fields.BinaryField()
+    mechanism = fields.CharField(max_length=64)  # button:email.confirm | command:link-email
+    mechanism_ref = fields.CharField(max_length=200)  # the platform event id
+    confirmed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "email_links"
+        unique_together = (("tenant", "address_hmac"),)
+
+
+class ImportedUnit(Model):
+    """A piece of an import source (a Slack day file, a run of JSONL lines, one mail) read in
+    full under one state of consent: re-importing skips it without reading it again.
+
+    `key` hashes the piece's identity with that state (grants, observed channels, links), so
+    any change of consent makes every piece be read again. It holds no names and no text.
+    """
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=64, unique=True)
+    source = fields.CharField(max_length=32)  # slack-export | messages | mail
+    imported_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "imported_units"

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,8 @@ class FakeLark:
         self.ws_responses: list[dict[str, Any]] = []
         self.tokens_issued = 0
         self.bot_info_gate: asyncio.Event | None = None  # set: bot info waits until it is set
+        # Chat history served by the message list API: chat id → messages, in its item shape.
+        self.history: dict[str, list[dict[str, Any]]] = {}
         self._failures: dict[str, list[Failure]] = {}
         self._ids = itertools.count(1)
         self._socket: web.WebSocketResponse | None = None
@@ -109,6 +112,7 @@ class FakeLark:
         app.router.add_post("/callback/ws/endpoint", self._endpoint)
         app.router.add_get("/ws", self._websocket)
         app.router.add_post("/open-apis/im/v1/messages", self._create)
+        app.router.add_get("/open-apis/im/v1/messages", self._list_messages)
         app.router.add_post("/open-apis/im/v1/messages/{message_id}/reply", self._reply)
         app.router.add_patch("/open-apis/im/v1/messages/{message_id}", self._patch)
         app.router.add_post("/open-apis/im/v1/files", self._upload)
@@ -316,6 +320,37 @@ class FakeLark:
             return web.json_response({"code": 232011, "msg": "chat not found"}, status=400)
         return _ok({"name": name, "chat_mode": "group", "tenant_key": TENANT})
 
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        """`GET im/v1/messages`: a chat's history, paged as Lark pages it (≤ 50 a page)."""
+        await self._record(request)
+        if (refused := self._refusal(request)) is not None:
+            return refused
+        query = request.query
+        if query.get("container_id_type") != "chat" or not query.get("container_id"):
+            return web.json_response({"code": 99992402, "msg": "field validation failed"}, 400)
+        size = int(query.get("page_size", "20"))
+        if not 1 <= size <= 50:
+            return web.json_response({"code": 99992402, "msg": "page_size must be 1-50"}, 400)
+        chat_id = query["container_id"]
+        if chat_id not in self.chats:
+            return web.json_response({"code": 230002, "msg": "bot is not in the chat"}, 400)
+        start = int(query.get("start_time", "0")) * 1000
+        end = int(query["end_time"]) * 1000 if query.get("end_time") else None
+        items = [
+            m
+            for m in self.history.get(chat_id, [])
+            if int(m["create_time"]) >= start and (end is None or int(m["create_time"]) <= end)
+        ]
+        items.sort(
+            key=lambda m: int(m["create_time"]),
+            reverse=query.get("sort_type") == "ByCreateTimeDesc",
+        )
+        offset = int(base64.b64decode(query["page_token"])) if query.get("page_token") else 0
+        page = items[offset : offset + size]
+        more = offset + size < len(items)
+        token = base64.b64encode(str(offset + size).encode()).decode() if more else ""
+        return _ok({"has_more": more, "page_token": token, "items": page})
+
     async def _bot_info(self, request: web.Request) -> web.Response:
         await self._record(request)
         if self.bot_info_gate is not None:
@@ -438,6 +473,54 @@ def message_payload(
     }
 
 
+def history_message(
+    user: str,
+    chat_id: str,
+    text: str,
+    *,
+    message_id: str | None = None,
+    created: float | None = None,
+    msg_type: str = "text",
+    content: dict[str, Any] | None = None,
+    sender_type: str = "user",
+    deleted: bool = False,
+    mentions: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    thread_of: str | None = None,
+) -> dict[str, Any]:
+    """One item of the message list API, in its documented shape (`created`: epoch seconds)."""
+    millis = str(int((created if created is not None else time.time()) * 1000))
+    message_id = message_id or f"om_{uuid.uuid4().hex[:16]}"
+    return {
+        "message_id": message_id,
+        "root_id": thread_of or "",
+        "parent_id": thread_of or "",
+        "thread_id": f"omt_{thread_of}" if thread_of else "",
+        "msg_type": msg_type,
+        "create_time": millis,
+        "update_time": millis,
+        "deleted": deleted,
+        "updated": False,
+        "chat_id": chat_id,
+        "sender": {
+            "id": user,
+            "id_type": "open_id" if sender_type == "user" else "app_id",
+            "sender_type": sender_type,
+            "tenant_key": TENANT,
+        },
+        "body": {"content": json.dumps(content or {"text": text}, ensure_ascii=False)},
+        "mentions": [
+            {
+                "key": f"@_user_{i}",
+                "id": open_id,
+                "id_type": "open_id",
+                "name": name,
+                "tenant_key": TENANT,
+            }
+            for i, (open_id, name) in enumerate(mentions, start=1)
+        ],
+    }
+
+
 def recall_payload(
     message_id: str, chat_id: str, token: str = VERIFICATION_TOKEN
 ) -> dict[str, Any]:
@@ -530,6 +613,17 @@ def lark_settings(data_dir: Any, fake: FakeLark, **overrides: Any) -> Any:
     }
     values.update(overrides)
     return make_settings(data_dir, **values)
+
+
+@contextlib.asynccontextmanager
+async def running_fake() -> AsyncIterator[FakeLark]:
+    """A started fake, stopped afterwards."""
+    server = FakeLark()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 async def settle(app: Any) -> None:
