@@ -126,13 +126,15 @@ def _nav(nav: Nav) -> str:
     )
 
 
-def page(title: str, body: Iterable[str], nav: Nav | None = None) -> str:
+def page(title: str, body: Iterable[str], nav: Nav | Html | None = None) -> str:
+    """A whole page; `nav` is the admin tabs, or a header of another page's own."""
+    top = _nav(nav) if isinstance(nav, Nav) else (nav or "")
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} · Apprentice admin</title>"
         '<link rel="icon" href="data:,"><link rel="stylesheet" href="/admin/admin.css">'
-        f"</head><body>{_nav(nav) if nav else ''}<main>{''.join(body)}</main></body></html>"
+        f"</head><body>{top}<main>{''.join(body)}</main></body></html>"
     )
 
 

@@ -64,15 +64,19 @@ class MyDataPages:
     async def _session(self, request: web.Request) -> Session | None:
         return await find_session(session_token(request, Kind.PERSON), Kind.PERSON)
 
-    async def _acting(self, request: web.Request) -> Session | web.Response:
-        """The session of a same-origin POST carrying its CSRF token, or the refusal."""
+    async def _acting(self, request: web.Request, confirm: str) -> Session | web.Response:
+        """The session of a same-origin POST carrying its CSRF token and its confirmation,
+        or the refusal."""
         if cross_site(request, self._app.settings):
             return html_response(refuse_post("It came from another site."), 403)
         session = await self._session(request)
         if session is None:
             return see_other("/mydata/signin")
-        if not csrf_ok(await request.post(), session.csrf):
+        form = await request.post()
+        if not csrf_ok(form, session.csrf):
             return html_response(refuse_post("It did not carry this page's security token."), 403)
+        if form.get("confirm") != confirm:
+            return html_response(refuse_post("It was not confirmed: use the page's button."), 400)
         return session
 
     async def show(self, request: web.Request) -> web.StreamResponse:
@@ -119,7 +123,7 @@ class MyDataPages:
         return html_response(my_page("Erase", [confirm_body("erase", session.csrf)]))
 
     async def withdraw(self, request: web.Request) -> web.StreamResponse:
-        session = await self._acting(request)
+        session = await self._acting(request, "withdraw")
         if isinstance(session, web.Response):
             return session
         tenant = session.tenant
@@ -129,7 +133,7 @@ class MyDataPages:
         return see_other("/mydata?done=withdrawn")
 
     async def erase(self, request: web.Request) -> web.StreamResponse:
-        session = await self._acting(request)
+        session = await self._acting(request, "erase")
         if isinstance(session, web.Response):
             return session
         await run_as_typed(self.publish, session.tenant, session.user_id, "forget")

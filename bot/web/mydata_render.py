@@ -29,11 +29,15 @@ CONFIRM = {
 
 
 def my_page(title: str, body: Iterable[str]) -> str:
-    nav = (
+    nav = Html(
         '<nav class="nav" aria-label="Your data"><span class="brand">Apprentice'
         "<small>your data</small></span></nav>"
     )
-    return admin_page(title, [nav, *body])
+    return admin_page(title, body, nav)
+
+
+def _button_link(url: str, text: str, cls: str) -> str:
+    return f'<a class="btn {cls}" href="{esc(url)}">{esc(text)}</a>'
 
 
 def _consents(held: Held, notices: dict[tuple[str, str], Notice]) -> str:
@@ -96,11 +100,9 @@ def mydata_body(
         else paragraph("None.", "card muted"),
         "<h2>Your copy, and your choices</h2>",
         '<div class="actions">',
-        link("/mydata/export.json", "Download everything (JSON)"),
-        " ",
-        link("/mydata/withdraw", "Stop taking part…") if held.live else "",
-        " ",
-        link("/mydata/erase", "Erase everything…"),
+        _button_link("/mydata/export.json", "Download everything (JSON)", ""),
+        _button_link("/mydata/withdraw", "Stop taking part…", "quiet") if held.live else "",
+        _button_link("/mydata/erase", "Erase everything…", "danger"),
         "</div>",
         f'<form method="post" action="/mydata/signout"><input type="hidden" name="csrf" '
         f'value="{esc(csrf)}"><button class="btn quiet" type="submit">Sign out</button></form>',
