@@ -199,7 +199,7 @@ async def test_a_cross_site_form_post_is_refused(browser: Browser, base: str) ->
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         page = await admin_page(browser, base)
         await page.goto(f"http://127.0.0.1:{port}/")
