@@ -212,6 +212,13 @@ async def test_observing_from_the_page_posts_the_notice_as_the_command_does(
     async with console.session.get(console.base + "/api/console/channels/random/messages") as r:
         texts = [m["text"] for m in (await r.json())["messages"]]
     assert any("Apprentice now observes #random" in t for t in texts)
+    status, _, headers = await post(
+        admin,
+        console.base + "/admin/channels/observe",
+        {"csrf": csrf_of(overview), "channel": "#nowhere"},
+    )
+    assert headers["Location"] == "/admin?done=not-observed"
+    assert "says why" in await page_text(admin, console, headers["Location"])
     audit = await page_text(admin, console, "/admin/audit")
     assert "channel.observe" in audit
 

@@ -16,9 +16,10 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from tortoise.expressions import Q
 
 from bot.services import Publish, Services
-from bot.storage.models import Tenant
+from bot.storage.models import Channel, Tenant
 from bot.web import admin_data as data
 from bot.web.activity import activity_body, load_activity
 from bot.web.admin_auth import bearer, cross_site, csrf_ok, session_token, token_matches
@@ -48,7 +49,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SIGN_IN = "/admin/signin"
 MAX_FIELD_CHARS = 200
 NOTES = {  # what a finished action says on the page it returns to (fixed texts only)
-    "observe": "Done as from chat: the bot's answer is in your direct messages.",
+    "observe": "Observed, as from chat: the bot posted its notice in the channel.",
+    "not-observed": "Not observed: the bot's answer in your direct messages says why.",
     "unobserve": "Done as from chat: the channel is no longer observed; the bot said so there.",
     "erased": "Erased as an admin revocation: the person was sent their receipt.",
     "published": "Published.",
@@ -338,7 +340,10 @@ class AdminPages:
         session, tenant = self.own_workspace(request)
         channel = form_text(request, "channel").lstrip("#")
         await run_as_typed(self.publish, tenant, session.user_id, f"admin observe #{channel}")
-        return see_other("/admin?done=observe")
+        observed = await Channel.filter(
+            Q(channel_id=channel) | Q(name=channel), tenant=tenant, observed=True
+        ).exists()
+        return see_other("/admin?done=" + ("observe" if observed else "not-observed"))
 
     async def unobserve(self, request: web.Request) -> web.StreamResponse:
         session, tenant = self.own_workspace(request)
