@@ -10,7 +10,7 @@ import pytest
 from aiohttp import ClientSession
 
 from bot.app import Application
-from bot.storage.models import ConsentEvent, Observation, Person, WebSession
+from bot.storage.models import ConsentEvent, Observation, Person, WebLink, WebSession
 from tests.conftest import ConsoleClient
 from tests.web_helpers import browser_session, csrf_of, mydata_link, redeem
 
@@ -100,6 +100,19 @@ async def test_erasing_needs_a_confirmation_then_deletes_everything_and_signs_ou
     ) as r:
         texts = [m["text"] for m in (await r.json())["messages"]]
     assert any("Erasure receipt" in t for t in texts)
+
+
+async def test_forget_in_chat_also_ends_the_persons_web_session(
+    console: ConsoleClient, alice: ClientSession
+) -> None:
+    unused = await mydata_link(console, "alice")
+    await console.say("alice", "dm:alice", "/skill forget")
+    assert (await get(alice, console.base + "/mydata"))[0] == 303
+    assert not await WebSession.exists(user_id="alice")
+    assert not await WebLink.exists(user_id="alice")  # nor an unused link naming her
+    async with browser_session() as other:
+        status, text = await get(other, unused)
+        assert status == 403 and "not valid" in text
 
 
 async def test_a_cross_site_erase_is_refused(console: ConsoleClient, alice: ClientSession) -> None:

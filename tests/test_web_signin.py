@@ -81,10 +81,11 @@ async def token_console(token_app: Application) -> AsyncIterator[ConsoleClient]:
 
 
 async def test_every_admin_url_redirects_to_sign_in_from_chat_whatever_the_headers(
-    token_console: ConsoleClient,
+    console: ConsoleClient,
 ) -> None:
-    await token_console.say("admin", "team", "/skill admin observe #team")
-    session, base = token_console.session, token_console.base
+    """The default settings (no token), the loopback peer a same-host proxy would be."""
+    await console.say("admin", "team", "/skill admin observe #team")
+    session, base = console.session, console.base
     for headers in PROXIED:
         for path in GET_PAGES:
             status, _, answer = await status_of(session, "GET", base + path, headers=headers)

@@ -10,7 +10,7 @@ from bot.consent.ledger import Mechanism
 from bot.context import Args, Context
 from bot.mydata import export, gather
 from bot.router import Router
-from bot.web.signin import LINK_SECONDS, Kind, make_link
+from bot.web.signin import LINK_SECONDS, Kind, end_sessions_of, make_link
 
 router = Router()
 
@@ -75,6 +75,7 @@ async def forget(ctx: Context, args: Args) -> None:
         observations=receipt.observations_deleted,
         skill_versions=receipt.skill_versions_rebuilt,
     )
+    await end_sessions_of(ctx.tenant, ctx.user_id)  # no web page stays signed in as them
     await ctx.dm("🧹 Everything Apprentice held about you is erased.\n" + receipt.text())
     if not ctx.in_dm:
         await ctx.reply("Done — I've sent your erasure receipt to your direct messages.")

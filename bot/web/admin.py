@@ -354,6 +354,8 @@ class AdminPages:
     async def erase(self, request: web.Request) -> web.StreamResponse:
         session, tenant = self.own_workspace(request)
         user = form_text(request, "user")
+        if any(c.isspace() for c in user):
+            raise Problem(400, "Whose data?", "A person is named by their user id, one word.")
         if form_text(request, "confirm") != "erase":
             raise Problem(400, "Not confirmed", "Erasing needs its confirmation: go back.")
         await run_as_typed(self.publish, tenant, session.user_id, f"admin revoke {user}")

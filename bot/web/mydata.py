@@ -20,7 +20,7 @@ from bot.web.admin_auth import cross_site, csrf_ok, session_token
 from bot.web.as_chat import run_as_typed
 from bot.web.mydata_render import confirm_body, erased_body, my_page, mydata_body
 from bot.web.responses import HEADERS, html_response, see_other
-from bot.web.signin import Kind, Session, end_sessions_of, find_session
+from bot.web.signin import Kind, Session, find_session
 from bot.web.signin_pages import SignInPages
 from bot.web.signin_render import refuse_post
 
@@ -137,5 +137,4 @@ class MyDataPages:
         if isinstance(session, web.Response):
             return session
         await run_as_typed(self.publish, session.tenant, session.user_id, "forget")
-        await end_sessions_of(session.tenant, session.user_id)
         return html_response(my_page("Erased", [erased_body()]))
