@@ -410,3 +410,46 @@ async def test_admin_link_on_the_server_prints_a_link_that_signs_in(tmp_path: Pa
             assert status == 200 and "signed in as <strong>admin</strong>" in text
     finally:
         await application.stop()
+
+
+async def test_an_expired_session_is_refused_and_removed(
+    app: Application, console: ConsoleClient
+) -> None:
+    async with browser_session() as browser:
+        await redeem(browser, await admin_link(console))
+        assert (await status_of(browser, "GET", console.base + "/admin"))[0] == 200
+        await WebSession.all().update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        status, _, headers = await status_of(browser, "GET", console.base + "/admin")
+        assert status == 303 and headers["Location"] == "/admin/signin"
+    assert not await WebSession.exists()
+
+
+async def test_every_post_form_on_every_page_carries_the_csrf_token(tmp_path: Path) -> None:
+    application = Application(make_settings(tmp_path / "data", demo=True))
+    await application.start()
+    try:
+        async with browser_session() as browser:
+            console = ConsoleClient(browser, f"http://127.0.0.1:{application.settings.web_port}")
+            await console.say("admin", "dm:admin", "/skill learn code-review #team")
+            await redeem(browser, await admin_link(console))
+            forms = 0
+            for path in (
+                "/admin",
+                "/admin/people",
+                "/admin/people/erase?user=bob",
+                "/admin/skills/code-review?v=1",
+                "/admin/skills/code-review?v=2",
+                "/admin/audit",
+            ):
+                _, page, _ = await status_of(browser, "GET", console.base + path)
+                for form in page.split('<form method="post"')[1:]:
+                    forms += 1
+                    assert 'name="csrf" value="' in form.split("</form>")[0], path
+            assert forms >= 6  # observe, stop, erase, publish, sign out on each page…
+            await redeem(browser, await mydata_link(console, "bob"))
+            for path in ("/mydata", "/mydata/withdraw", "/mydata/erase"):
+                _, page, _ = await status_of(browser, "GET", console.base + path)
+                for form in page.split('<form method="post"')[1:]:
+                    assert 'name="csrf" value="' in form.split("</form>")[0], path
+    finally:
+        await application.stop()

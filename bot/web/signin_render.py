@@ -47,7 +47,7 @@ def ask_to_sign_in(kind: Kind) -> str:
         "Sign in from chat",
         [
             f'<div class="login card"><h1>Sign in from chat</h1>'
-            f'<p class="lead">{esc(WHAT[kind]).capitalize()} need you to be signed in. '
+            f'<p class="lead">To open {esc(WHAT[kind])}, sign in first. '
             f"{_how(kind)}</p>{server}</div>"
         ],
     )
