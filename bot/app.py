@@ -30,6 +30,7 @@ from bot.storage.database import close_database, open_database
 from bot.storage.models import Tenant
 from bot.storage.vault import Vault, load_master_key
 from bot.web.admin import add_admin_routes
+from bot.web.mydata import add_mydata_routes
 
 log = structlog.get_logger(__name__)
 
@@ -141,7 +142,7 @@ class Application:
         enabled = self.settings.enabled_adapters()
         if "console" in enabled:
             self.console = ConsoleAdapter()
-            add_console_routes(self.web_app, self.console)
+            add_console_routes(self.web_app, self.console, self.settings.web_host)
             self.adapters.append(self.console)
         for name in enabled:
             if name == "console":
@@ -156,7 +157,8 @@ class Application:
             self.adapters.append(build(self.settings, self.web_app))
 
     async def _serve_web(self) -> None:
-        add_admin_routes(self.web_app, self, admin_sections())  # read-only, under /admin
+        add_admin_routes(self.web_app, self, admin_sections())  # signed in, under /admin
+        add_mydata_routes(self.web_app, self)  # each person's own, under /mydata
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web_host, self.settings.web_port)

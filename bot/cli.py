@@ -81,6 +81,22 @@ def db_upgrade() -> None:
     out.print("Database schema is up to date.")
 
 
+@app.command("admin-link")
+def admin_link(
+    who: Annotated[
+        str,
+        typer.Option("--as", help="the admin, as PLATFORM:WORKSPACE:USER (console:local:admin)"),
+    ],
+) -> None:
+    """Print a one-time sign-in link to the admin pages (works once, for 10 minutes)."""
+    from bot.web.admin_link import print_admin_link
+
+    settings = _settings()
+    _configure_logging(settings)
+    if not asyncio.run(print_admin_link(settings, who, out)):
+        raise typer.Exit(1)
+
+
 @app.command()
 def doctor() -> None:
     """Print effective settings (secrets masked), adapters that would start, database status."""

@@ -35,9 +35,14 @@ class Settings(BaseSettings):
     )
     web_host: str = Field("127.0.0.1", validation_alias=_env("APPRENTICE_WEB_HOST", "web_host"))
     web_port: int = Field(8765, validation_alias=_env("APPRENTICE_WEB_PORT", "web_port"))
-    # Unset: the admin pages (/admin) answer only on loopback. They show who consented.
+    # For scripts reading the admin pages (Authorization: Bearer); people sign in from chat.
     admin_token: SecretStr | None = Field(
         None, validation_alias=_env("APPRENTICE_ADMIN_TOKEN", "admin_token")
+    )
+    # Where people reach the web pages (the sign-in links in chat point here), e.g.
+    # https://apprentice.example.com behind a TLS proxy. Unset: http://WEB_HOST:WEB_PORT.
+    public_url: str | None = Field(
+        None, validation_alias=_env("APPRENTICE_PUBLIC_URL", "public_url")
     )
     admins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["console:admin"],

@@ -8,7 +8,7 @@ from json import dumps, loads
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('apprentice', '0004_drop_workspace_wide_skill_names')]
+    dependencies = [('apprentice', '0006_service_keys_and_audit_head')]
 
     initial = False
 

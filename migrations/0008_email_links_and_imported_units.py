@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('apprentice', '0004_drop_workspace_wide_skill_names')]
+    dependencies = [('apprentice', '0007_typed_consent_answers')]
 
     initial = False
 

@@ -9,7 +9,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [('apprentice', '0004_drop_workspace_wide_skill_names')]
+    dependencies = [('apprentice', '0010_web_sign_in')]
 
     initial = False
 

@@ -69,6 +69,17 @@ async def team_label(tenant: Tenant, skill: Skill) -> str:
     return ", ".join(f"#{names.get(c, c)}" for c in channels) or "the whole workspace"
 
 
+async def live_authors(
+    tenant: Tenant, ledger: ConsentLedger, *rows: SkillVersion | None
+) -> set[str]:
+    """Who of those who taught these versions still takes part (a diff shows only them)."""
+    everyone: set[str] = set()
+    for row in rows:
+        if row is not None:
+            everyone |= authors((row.artifact or {}).get("template", {}))
+    return await visible_user_ids(tenant, ledger, everyone)
+
+
 async def find_skill(tenant: Tenant, name: str, team: str = "") -> Skill | None:
     return await store.find_skill(tenant, name, team)
 

@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from bot.storage.models import Skill, SkillVersion
-from bot.web.admin_render import Html, badge, code, esc, href, link, paragraph, table, when
+from bot.web.admin_render import (
+    Html,
+    action_form,
+    badge,
+    code,
+    esc,
+    href,
+    link,
+    paragraph,
+    table,
+    when,
+)
 from skills.admin_data import Item, SkillSummary, VersionView
 
 
@@ -80,18 +91,78 @@ def skills_body(ws: str, skills: Sequence[SkillSummary], title: str = "Skills") 
     return "".join(parts)
 
 
-def _versions(ws: str, skill: Skill, rows: Sequence[SkillVersion], chosen: SkillVersion) -> Html:
+def _version_actions(
+    ws: str, skill: Skill, row: SkillVersion, live: SkillVersion | None, csrf: str
+) -> object:
+    base = skill_path(skill)
+    parts: list[str] = []
+    if live is not None and live.id != row.id:
+        parts.append(
+            link(href(base + "/diff", ws=ws, team=skill.team, a=live.number, b=row.number), "diff")
+        )
+    if csrf and row.status == "draft":
+        parts.append(
+            action_form(
+                base + "/publish",
+                csrf,
+                f"Publish v{row.number}",
+                "btn",
+                team=skill.team,
+                v=str(row.number),
+            )
+        )
+    if csrf and row.status == "archived":
+        parts.append(
+            action_form(
+                base + "/rollback",
+                csrf,
+                f"Roll back to v{row.number}",
+                "btn quiet",
+                team=skill.team,
+                v=str(row.number),
+            )
+        )
+    return Html(" ".join(parts))
+
+
+def _versions(
+    ws: str, skill: Skill, rows: Sequence[SkillVersion], chosen: SkillVersion, csrf: str
+) -> Html:
+    live = next((r for r in rows if r.status == "published"), None)
     body = [
         (
             link(href(skill_path(skill), ws=ws, team=skill.team, v=r.number), f"v{r.number}"),
             badge(r.status),
             when(r.created_at),
             r.run_count,
+            _version_actions(ws, skill, r, live, csrf),
         )
         for r in rows
     ]
     current = next(i for i, r in enumerate(rows) if r.id == chosen.id)
-    return table(("version", "status", "created (UTC)", "runs"), body, current)
+    return table(("version", "status", "created (UTC)", "runs", ""), body, current)
+
+
+def _diff_lines(text: str) -> Html:
+    lines = []
+    for line in text.splitlines():
+        cls = "add" if line.startswith("+") else "del" if line.startswith("-") else "same"
+        lines.append(f'<span class="{cls}">{esc(line)}</span>')
+    return Html(f'<pre class="diff">{"".join(lines)}</pre>')
+
+
+def diff_body(ws: str, skill: Skill, old: SkillVersion | None, new: SkillVersion, text: str) -> str:
+    since = f"v{old.number}" if old else "nothing"
+    back = href(skill_path(skill), ws=ws, team=skill.team, v=new.number)
+    return (
+        f"<h1>{esc(skill.name)}: {esc(since)} → v{new.number}</h1>"
+        + paragraph(
+            "What changed in its sections and rules (lines starting with + were added, "
+            "with - removed). Only what people whose consent is in force taught is shown."
+        )
+        + _diff_lines(text)
+        + f"<p>{link(back, 'Back to the version')}</p>"
+    )
 
 
 def _item(item: Item) -> str:
@@ -109,7 +180,13 @@ def _item(item: Item) -> str:
 
 
 def skill_body(
-    ws: str, skill: Skill, rows: Sequence[SkillVersion], view: VersionView, team: str = ""
+    ws: str,
+    skill: Skill,
+    rows: Sequence[SkillVersion],
+    view: VersionView,
+    team: str = "",
+    changes: str | None = None,
+    csrf: str = "",
 ) -> str:
     row = view.row
     parts = [
@@ -120,7 +197,7 @@ def skill_body(
             f"{(row.artifact or {}).get('description', skill.description)}"
         ),
         "<h2>Versions</h2>",
-        _versions(ws, skill, rows, row),
+        _versions(ws, skill, rows, row, csrf),
         f"<h2>Version {row.number}</h2>",
         '<div class="card">'
         f"<div><strong>Contributors:</strong> {esc(_contributors(view))}</div>"
@@ -128,6 +205,11 @@ def skill_body(
         + (f"<div><strong>Title:</strong> {esc(view.title)}</div>" if view.title else "")
         + "</div>",
     ]
+    if changes is not None and row.status != "retired":
+        live = next((r for r in rows if r.status == "published"), None)
+        since = f"published v{live.number}" if live else "nothing published yet"
+        parts.append(f"<h2>Changes from {esc(since)}</h2>")
+        parts.append(_diff_lines(changes))
     if row.status == "retired" or not row.artifact:
         parts.append(
             paragraph(

@@ -19,6 +19,7 @@ from bot.storage.models import Skill, SkillExample, SkillSchedule
 from skills.scheduler import synthetic_command
 from tests.conftest import ConsoleClient
 from tests.test_skill_support import FLOAT_AND_PRINT, dm_text, reply_text
+from tests.web_helpers import admin_link, browser_session, redeem
 
 CHECKOUT = [
     (
@@ -204,16 +205,19 @@ async def test_the_admin_pages_show_each_teams_skill(teams: ConsoleClient) -> No
     await reply_text(teams, "ana", "checkout", "/skill learn code-review")
     await reply_text(teams, "cy", "payments", "/skill learn code-review")
 
-    async def page(path: str) -> str:
-        async with teams.session.get(teams.base + path) as response:
-            assert response.status == 200, path
-            return await response.text()
+    async with browser_session() as admin:
+        assert (await redeem(admin, await admin_link(teams)))[0] == 303
 
-    both = await page("/admin/skills/code-review")
-    assert "one per team" in both and "#checkout" in both and "#payments" in both
-    checkout = await page("/admin/skills/code-review?team=checkout")
-    assert "for #checkout" in checkout and "Decimal" in checkout and "logger" not in checkout
-    assert "cy (" not in checkout
+        async def page(path: str) -> str:
+            async with admin.get(teams.base + path) as response:
+                assert response.status == 200, path
+                return await response.text()
+
+        both = await page("/admin/skills/code-review")
+        assert "one per team" in both and "#checkout" in both and "#payments" in both
+        checkout = await page("/admin/skills/code-review?team=checkout")
+        assert "for #checkout" in checkout and "Decimal" in checkout and "logger" not in checkout
+        assert "cy (" not in checkout
 
 
 async def test_a_channel_runs_one_skill_of_a_name(teams: ConsoleClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 
@@ -11,19 +12,40 @@ from aiohttp import web
 
 from adapters.console.adapter import DEMO_PEOPLE, ConsoleAdapter, ConsoleMessage
 from adapters.console.normalize import DM_PREFIX, BadRequest, parse_click, parse_message
+from bot.web.local_only import why_not_local
 
 MAX_BODY_BYTES = 256 * 1024
 KEEP_ALIVE_SECONDS = 15
 
 
-def add_routes(app: web.Application, console: ConsoleAdapter) -> None:
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_routes(app: web.Application, console: ConsoleAdapter, listening_on: str) -> None:
+    """The console's page and API, answered only for this machine (bot/web/local_only.py):
+    whoever reaches the console acts as any console user, admins included."""
     handlers = _Handlers(console)
-    app.router.add_get("/", handlers.page)
-    app.router.add_get("/api/console/workspace", handlers.workspace)
-    app.router.add_post("/api/console/messages", handlers.post_message)
-    app.router.add_post("/api/console/actions", handlers.click)
-    app.router.add_get("/api/console/channels/{channel}/messages", handlers.history)
-    app.router.add_get("/api/console/stream", handlers.stream)
+
+    def local(handler: Handler) -> Handler:
+        async def guard(request: web.Request) -> web.StreamResponse:
+            reason = why_not_local(request, listening_on)
+            if reason is not None:
+                return web.Response(
+                    status=403,
+                    text=f"The console answers only on this machine, and this request did not "
+                    f"come from it ({reason}). Open http://127.0.0.1:PORT/ on the machine "
+                    "that runs Apprentice, with APPRENTICE_WEB_HOST=127.0.0.1.",
+                )
+            return await handler(request)
+
+        return guard
+
+    app.router.add_get("/", local(handlers.page))
+    app.router.add_get("/api/console/workspace", local(handlers.workspace))
+    app.router.add_post("/api/console/messages", local(handlers.post_message))
+    app.router.add_post("/api/console/actions", local(handlers.click))
+    app.router.add_get("/api/console/channels/{channel}/messages", local(handlers.history))
+    app.router.add_get("/api/console/stream", local(handlers.stream))
 
     async def end_streams(_: web.Application) -> None:
         console.close_streams()

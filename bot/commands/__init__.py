@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.commands import admin, consent, email_link, help, rights
+from bot.commands import admin, admin_web, consent, email_link, help, rights
 from bot.router import Router
 
 
@@ -18,5 +18,8 @@ def build_router(plugged: Sequence[Router] = ()) -> Router:
     root.include(email_link.router)
     for router in plugged:
         root.include(router)
-    root.include(admin.router, under="admin")
+    admin_family = Router("admin")
+    admin_family.include(admin.router)
+    admin_family.include(admin_web.router)
+    root.include(admin_family, under="admin")
     return root

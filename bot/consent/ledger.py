@@ -216,4 +216,3 @@ class ConsentLedger:
 def grant_covers(grant: ConsentEvent | None, channel_id: str) -> bool:
     """Whether a grant in force covers this channel (all channels, or this one named)."""
     return grant is not None and (ALL_CHANNELS in grant.channels or channel_id in grant.channels)
-

@@ -18,6 +18,7 @@ from tortoise.exceptions import IntegrityError
 
 from bot.consent.gate import ConsentGate, ObservedMessage, Refused
 from bot.consent.ledger import ConsentLedger
+from bot.consent.notices import Terms
 from bot.directory import Directory
 from bot.events import Event, EventKind
 from bot.observation_batch import ObservationBatchWriter
@@ -43,7 +44,7 @@ class Importer:
     def __init__(self, settings: Settings, vault: Vault, batch_size: int = BATCH) -> None:
         self.settings = settings
         self.vault = vault
-        self._gate = ConsentGate(ConsentLedger(), Directory())
+        self._gate = ConsentGate(ConsentLedger(Terms.of(settings)), Directory())
         self._writer = ObservationBatchWriter(vault)
         self._batch_size = batch_size
         self._cutoff = datetime.now(UTC) - timedelta(days=settings.retention_days)

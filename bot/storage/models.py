@@ -331,3 +331,41 @@ class ImportedUnit(Model):
 
     class Meta:
         table = "imported_units"
+
+
+class WebLink(Model):
+    """A one-time sign-in link to the web pages (bot/web/signin.py): only its hash is kept."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    kind = fields.CharField(max_length=16)  # admin | person
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="web_links", on_delete=fields.CASCADE
+    )
+    tenant_id: int
+    user_id = fields.CharField(max_length=128)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "web_links"
+
+
+class WebSession(Model):
+    """A signed-in browser: the cookie holds a random token, this row only its hash."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    kind = fields.CharField(max_length=16)  # admin | person
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "apprentice.Tenant", related_name="web_sessions", on_delete=fields.CASCADE
+    )
+    tenant_id: int
+    user_id = fields.CharField(max_length=128)
+    csrf = fields.CharField(max_length=64)  # the token every form of this session carries
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "web_sessions"

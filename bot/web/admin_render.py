@@ -9,13 +9,15 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from bot.audit import Verification
-from bot.storage.models import AuditEntry, ConsentEvent, Tenant
+from bot.storage.models import AuditEntry, Channel, ConsentEvent, Tenant
 from bot.web.admin_data import PAGE_SIZE, Overview, workspace_key
 
 Tab = tuple[str, str, str]  # (key, path, label)
 TABS: tuple[Tab, ...] = (
     ("overview", "/admin", "Channels"),
+    ("people", "/admin/people", "People"),
     ("consent", "/admin/consent", "Consent ledger"),
+    ("activity", "/admin/activity", "Activity"),
     ("audit", "/admin/audit", "Audit log"),
 )  # the core's tabs; plugged-in sections add theirs before the audit log
 
@@ -74,11 +76,28 @@ def paragraph(text: object, cls: str = "lead") -> Html:
     return Html(f'<p class="{cls}">{esc(text)}</p>')
 
 
+def csrf_field(token: str) -> str:
+    """The hidden field every form of a signed-in page carries (bot/web/admin_auth.py)."""
+    return f'<input type="hidden" name="csrf" value="{esc(token)}">'
+
+
+def action_form(action: str, csrf: str, label: str, cls: str = "btn", **fields: str) -> Html:
+    """A one-button POST form: the way every change is made on these pages."""
+    hidden = "".join(
+        f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">' for k, v in fields.items()
+    )
+    return Html(
+        f'<form class="inline" method="post" action="{esc(action)}">{csrf_field(csrf)}{hidden}'
+        f'<button class="{esc(cls)}" type="submit">{esc(label)}</button></form>'
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Nav:
     active: str
     workspace: str | None
-    signed_in: bool  # signed in with the login cookie: offer to sign out
+    who: str | None  # the signed-in admin (None: the admin token)
+    csrf: str = ""
     tabs: tuple[Tab, ...] = TABS
 
 
@@ -95,23 +114,27 @@ def _nav(nav: Nav) -> str:
         else '<span class="ws">no workspace chosen</span>'
     )
     out = (
-        '<form method="post" action="/admin/logout"><button type="submit">Sign out</button></form>'
-        if nav.signed_in
-        else ""
+        f'<span class="ws">signed in as <strong>{esc(nav.who)}</strong></span>'
+        '<form method="post" action="/admin/signout">'
+        f'{csrf_field(nav.csrf)}<button type="submit">Sign out</button></form>'
+        if nav.who
+        else '<span class="ws">admin token · read-only</span>'
     )
     return (
         '<nav class="nav" aria-label="Admin pages"><span class="brand">Apprentice'
-        f'<small>admin · read-only</small></span>{tabs}<span class="spacer"></span>{ws}{out}</nav>'
+        f'<small>admin</small></span>{tabs}<span class="spacer"></span>{ws}{out}</nav>'
     )
 
 
-def page(title: str, body: Iterable[str], nav: Nav | None = None) -> str:
+def page(title: str, body: Iterable[str], nav: Nav | Html | None = None) -> str:
+    """A whole page; `nav` is the admin tabs, or a header of another page's own."""
+    top = _nav(nav) if isinstance(nav, Nav) else (nav or "")
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} · Apprentice admin</title>"
         '<link rel="icon" href="data:,"><link rel="stylesheet" href="/admin/admin.css">'
-        f"</head><body>{_nav(nav) if nav else ''}<main>{''.join(body)}</main></body></html>"
+        f"</head><body>{top}<main>{''.join(body)}</main></body></html>"
     )
 
 
@@ -143,7 +166,25 @@ def picker(tenants: Sequence[Tenant], chosen: Tenant | None, path: str = "/admin
     )
 
 
-def overview_body(tenants: Sequence[Tenant], chosen: Tenant | None, data: Overview | None) -> str:
+def _observe_form(csrf: str, unobserved: Sequence[str]) -> str:
+    options = "".join(f'<option value="{esc(n)}">' for n in unobserved)
+    return (
+        '<form class="filters" method="post" action="/admin/channels/observe">'
+        + csrf_field(csrf)
+        + "<label>observe a channel (its name or id; the bot posts its notice there)"
+        '<input type="text" name="channel" list="known-channels" required '
+        'placeholder="#team"></label>'
+        f'<datalist id="known-channels">{options}</datalist>'
+        '<button class="btn" type="submit">Observe</button></form>'
+    )
+
+
+def overview_body(
+    tenants: Sequence[Tenant],
+    chosen: Tenant | None,
+    data: Overview | None,
+    csrf: str | None = None,
+) -> str:
     parts = [
         "<h1>Workspaces and observed channels</h1>",
         paragraph(
@@ -168,6 +209,10 @@ def overview_body(tenants: Sequence[Tenant], chosen: Tenant | None, data: Overvi
         + "</div>"
     )
     parts.append("<h2>Channels</h2>")
+    if csrf:
+        parts.append(
+            _observe_form(csrf, [c.name or c.channel_id for c in data.channels if not c.observed])
+        )
     if not data.channels:
         parts.append(
             paragraph(
@@ -185,6 +230,7 @@ def overview_body(tenants: Sequence[Tenant], chosen: Tenant | None, data: Overvi
             c.approved_by or "—",
             when(c.approved_at),
             code(c.notice_message_id or "—", wrap=True),
+            _channel_button(c, csrf),
         )
         for c in data.channels
     ]
@@ -197,11 +243,28 @@ def overview_body(tenants: Sequence[Tenant], chosen: Tenant | None, data: Overvi
                 "approved by",
                 "approved at (UTC)",
                 "notice message id",
+                "",
             ),
             rows,
         )
     )
     return "".join(parts)
+
+
+def _channel_button(channel: Channel, csrf: str | None) -> object:
+    if not csrf:
+        return ""
+    if channel.observed:
+        return action_form(
+            "/admin/channels/unobserve",
+            csrf,
+            "Stop observing",
+            "btn quiet",
+            channel=channel.channel_id,
+        )
+    return action_form(
+        "/admin/channels/observe", csrf, "Observe", "btn quiet", channel=channel.channel_id
+    )
 
 
 # -- consent ledger -----------------------------------------------------------------------
@@ -352,41 +415,6 @@ def audit_body(
 
 
 # -- signing in, refusals and errors ---------------------------------------------------------
-
-
-def login_body(next_url: str, error: str | None = None) -> str:
-    problem = f'<p class="error" role="alert">{esc(error)}</p>' if error else ""
-    return (
-        '<div class="login card"><h1>Sign in to the admin pages</h1>'
-        + paragraph(
-            "These pages show who agreed to what, so they need the admin token "
-            "(APPRENTICE_ADMIN_TOKEN). Scripts can send it as "
-            "Authorization: Bearer <token> instead."
-        )
-        + problem
-        + '<form method="post" action="/admin/login">'
-        f'<input type="hidden" name="next" value="{esc(next_url)}">'
-        '<label for="token">Admin token</label>'
-        '<input type="password" id="token" name="token" autocomplete="current-password" '
-        "required autofocus>"
-        '<button class="btn" type="submit">Sign in</button></form></div>'
-    )
-
-
-def forbidden_body() -> str:
-    return (
-        '<div class="login card"><h1>The admin pages are locked</h1>'
-        '<div class="notice">These pages show who agreed to what. Without an admin token they '
-        "answer only on this machine (a loopback address) while the web server listens on "
-        "loopback — and this request did not meet that.</div>"
-        + paragraph(
-            "To open them here, set APPRENTICE_ADMIN_TOKEN to a long random secret "
-            "(for example the output of: openssl rand -hex 32), restart Apprentice, "
-            "and sign in with it. Or open http://127.0.0.1:<port>/admin on the "
-            "machine itself with APPRENTICE_WEB_HOST=127.0.0.1."
-        )
-        + "</div>"
-    )
 
 
 def message_body(title: str, text: str, back: str = "/admin") -> str:
