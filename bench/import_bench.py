@@ -123,11 +123,11 @@ def write_export(path: Path) -> int:
     start = datetime.now(UTC) - timedelta(days=DAYS)
     days: dict[tuple[str, int], list[dict[str, Any]]] = {}
     allowed = 0
-    for _ in range(MESSAGES):
+    for n in range(MESSAGES):
         channel = rng.choice(list(CHANNELS))
         day = rng.randrange(DAYS)
         when = start + timedelta(days=day, seconds=rng.randrange(86400))
-        stamp = f"{when.timestamp():.6f}"
+        stamp = f"{int(when.timestamp())}.{n:06d}"  # unique, as Slack makes them
         user = rng.choice(PEOPLE)
         message: dict[str, Any] = {"type": "message", "user": user, "ts": stamp, "team": TEAM}
         roll = rng.random()
