@@ -288,6 +288,8 @@ def _rule_patterns(group: list[_Comment]) -> list[dict[str, Any]]:
     ]
     if checked:
         against = [a for a in against if votes[a] < 0]  # the check says what the names meant
+    if "money-as-float" in checked:  # `float` is wrong for money only, which the check finds
+        against = [a for a in against if a not in ("float", "double", "real", "number")]
     against = [a for a in against if a not in REVIEW_VOCABULARY or seen[a] * 2 > len(group)]
     # A bare word found only inside quoted code (`except Exception:` → except) helps group
     # comments but is no rule of its own unless someone says it.

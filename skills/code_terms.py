@@ -215,6 +215,21 @@ def _logs_personal_data(line: str) -> bool:
     return _LOGS_PERSONAL.search(line) is not None
 
 
+_FLOATISH = re.compile(
+    r"(?i)\bfloat(?:32|64)?\b|\bdouble\b|\bparseFloat\(|\.toFixed\(|\bf(?:32|64)\b|"
+    r"\bREAL\b|\bNUMERIC_FLOAT\b"
+)
+_MONEY = re.compile(
+    r"(?i)(?:amount|price|total|cost|fee|balance|refund|payment|charge|subtotal|tax|discount|"
+    r"currency|money|cents|revenue|salary|invoice|paid|金额|价格|费用|余额)"
+)
+
+
+def _money_as_float(line: str) -> bool:
+    """A money value handled as a float: `amount: float`, `float(row["price"])`."""
+    return bool(_FLOATISH.search(line) and _MONEY.search(line))
+
+
 def _untyped_public_def(line: str) -> bool:
     match = _DEF.match(line)
     if not match:
@@ -301,6 +316,16 @@ CHECKS = (
             re.I,
         ),
         _regex(r"^\s*_\s*(?:,\s*_\s*)?=\s*[\w.]+(?:\.\w+)*\("),
+    ),
+    Check(
+        "money-as-float",
+        re.compile(
+            r"(?:money|currency|monetary|prices?|amounts?|cents|金额|价格|钱|货币|资金).{0,60}"
+            r"(?:decimal|float|double|bigdecimal|浮点|精度)|(?:decimal|float|double|bigdecimal|"
+            r"浮点).{0,60}(?:money|currency|monetary|prices?|amounts?|cents|金额|价格|钱|货币)",
+            re.I,
+        ),
+        _money_as_float,
     ),
     Check(
         "cache-without-ttl",
