@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app import Application
-from bot.consent.notices import Purpose, current_version
+from bot.consent.notices import Purpose, Terms, notice_version
 from tests.fakes.dingtalk import FakeDingTalk, Person
 from tests.test_dingtalk import (
     ADMIN,
@@ -89,7 +89,7 @@ async def test_the_one_time_prompt_goes_by_robot_dm_and_says_what_to_type(
     await say(fake, CAROL, "/skill optin yes")  # typed, long after: the ledger remembers
     await fake.wait_dm(CAROL, "Thank you")
     where = "user_id = ? AND action = 'grant' AND mechanism = ? AND notice_version = ?"
-    version = current_version(Purpose.OBSERVE)
+    version = notice_version(Purpose.OBSERVE, Terms(retention_days=90))  # this install's
     assert await count("consent_events", where, CAROL.staff_id, "text:consent.agree", version)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from bot.consent.notices import Purpose, current_version
+from bot.consent.notices import Purpose, Terms, notice_version
 from tests.fakes.slack import (
     ADMIN,
     ALICE,
@@ -144,5 +144,5 @@ async def test_typed_answer_records_the_notice_version_and_language_shown(
     notice = [p for p in fake.messages_in(fake.dm_channel(CAROL)) if "Thank you" in p.text][0]
     assert notice.updates == 1 and not notice.buttons  # the notice itself now shows the answer
     where = "user_id = ? AND action = ? AND mechanism = ? AND language = ? AND notice_version = ?"
-    version = current_version(Purpose.OBSERVE)
+    version = notice_version(Purpose.OBSERVE, Terms(retention_days=90))  # this install's
     assert await count("consent_events", where, CAROL, "grant", "text:consent.agree", "zh", version)

@@ -29,14 +29,14 @@ async def print_admin_link(settings: Settings, who: str, out: Console) -> bool:
         )
         return False
     platform, workspace, user = parsed
-    if not await may_administer(settings, platform, workspace, user):
-        out.print(
-            f"[red]{user} is not an admin of {platform}:{workspace}[/red]: add them to "
-            "APPRENTICE_ADMINS, restart, and try again."
-        )
-        return False
     await open_database(settings)
     try:
+        if not await may_administer(settings, platform, workspace, user):
+            out.print(
+                f"[red]{user} is not an admin of {platform}:{workspace}[/red]: add them to "
+                "APPRENTICE_ADMINS, restart, and try again."
+            )
+            return False
         tenant = await Tenant.get_or_none(platform=platform, external_id=workspace)
         if tenant is None:
             out.print(
