@@ -744,8 +744,9 @@ _MAYBE_AWS_SECRET = _compile(r"[A-Za-z0-9/+]{40}").search
 _MAYBE_IPV4 = _compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]").search
 _MAYBE_IPV6 = _compile(r":[0-9A-Fa-f]{0,4}:").search
 # "pin" alone would wake the patterns for every "shipping" or "ping": only "pin:" / "pin=".
-_ASSIGNMENT_WORDS = ("pass", "pw", "pin:", "pin=", "pin :", "pin：", "secret", "token", "key")
-_ASSIGNMENT_WORDS += ("credential",)
+_ASSIGNMENT_WORDS = (
+    "pass", "pw", "pin:", "pin=", "pin :", "pin：", "secret", "token", "key", "credential",
+)  # fmt: skip
 _PROSE_PASSWORD_WORDS = ("pass", "pwd", "pin ", "secret", "token", "api key")
 _ASSIGNMENT_WORDS_ZH = ("密码", "口令", "密钥", "令牌")
 _AUTHORIZATION_WORDS = ("earer", "EARER", "uthoriz", "UTHORIZ")
