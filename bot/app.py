@@ -55,7 +55,13 @@ class Application:
         settings = self.settings
         vault = Vault(load_master_key(settings))
         await open_database(settings)
-        await vault.load_service_keys()
+        try:
+            await vault.load_service_keys()
+        except BaseException:
+            # Another master key, say: close, or the open connection's thread keeps the
+            # process from exiting after the error.
+            await close_database()
+            raise
         outbox = Outbox()
         router = build_router()
         for admin in settings.admins_without_workspace():

@@ -612,7 +612,7 @@ def _has_upper_lower_digit(value: str) -> bool:
 # password is in the vault" keeps its words.
 _PROSE_PASSWORD = _compile(
     r"""
-    \b(?i: passwords? | passwd | pwd | passcode | pin )
+    \b(?i: passwords? | passwd | pwd | passcode | pin | secret | token | api\ key )
     \ (?i: is | was | will\ be )\ +
     (?P<v>[!-~]+)
     """
@@ -697,8 +697,9 @@ _PEM = re.compile(
 # may sit inside a longer name (DB_PASSWORD, x-api-key, csrftoken) but must end
 # it, so "max_tokens=100" or "Secretary: Alice" are not assignments.
 _SECRET_KEYWORD = r"""
-    (?i: passw(?:or)?d | passphrase | pwd | secret | token | credentials?
-       | api[_-]?key | access[_-]?key | private[_-]?key )
+    (?i: passw(?:or)?d | passphrase | passcode | pwd | secret | token | credentials?
+       | api[_-]?key | access[_-]?key | private[_-]?key
+       | (?<![A-Za-z]) (?: pass | pw | pin ) )  # short words: never the end of another
     (?i: [_.-]?(?:access[_-]?)?key )?
 """
 _ASSIGNMENT = _compile(
@@ -716,6 +717,11 @@ def _check_assignment(m: re.Match[str]) -> Span | None:
     group = next(name for name in ("dq", "sq", "bare") if m[name] is not None)
     if m[group].startswith(_PLACEHOLDER_TEXTS):  # already redacted: keep redact() idempotent
         return None
+    key = m["key"].lower()
+    if key == "pin" and not (m[group].isdigit() and 4 <= len(m[group]) <= 8):
+        return None  # "pin: 3.11" pins a version; a PIN is a few digits
+    if key == "pass" and m[group].isalpha():
+        return None  # "pass: ok", "pass: true"
     if group == "bare" and m["key"].lower().startswith("passphrase"):
         # "passphrase: correct horse battery staple" is several words.
         line_end = m.string.find("\n", m.end())
@@ -737,8 +743,11 @@ _MAYBE_TOKEN = _compile(
 _MAYBE_AWS_SECRET = _compile(r"[A-Za-z0-9/+]{40}").search
 _MAYBE_IPV4 = _compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]").search
 _MAYBE_IPV6 = _compile(r":[0-9A-Fa-f]{0,4}:").search
-_ASSIGNMENT_WORDS = ("pass", "pwd", "secret", "token", "key", "credential")
-_PROSE_PASSWORD_WORDS = ("pass", "pwd", "pin ")
+# "pin" alone would wake the patterns for every "shipping" or "ping": only "pin:" / "pin=".
+_ASSIGNMENT_WORDS = (
+    "pass", "pw", "pin:", "pin=", "pin :", "pin：", "secret", "token", "key", "credential",
+)  # fmt: skip
+_PROSE_PASSWORD_WORDS = ("pass", "pwd", "pin ", "secret", "token", "api key")
 _ASSIGNMENT_WORDS_ZH = ("密码", "口令", "密钥", "令牌")
 _AUTHORIZATION_WORDS = ("earer", "EARER", "uthoriz", "UTHORIZ")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from aiohttp import ClientSession
 from tortoise import Tortoise
 from typer.testing import CliRunner, Result
 
@@ -21,7 +22,7 @@ from bot.cli import app as cli
 from bot.settings import Settings
 from bot.storage.database import close_database, open_database
 from bot.storage.models import AuditEntry, AuditHead
-from tests.conftest import make_settings
+from tests.conftest import ConsoleClient, make_settings
 from tests.test_migrations import postgres_database  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,3 +262,13 @@ def test_audit_verify_reports_a_truncated_log(
         tmp_path / "data", monkeypatch, lambda: sql("DELETE FROM audit_entries")
     )
     assert result.exit_code == 1 and "cut short" in result.output
+
+
+async def test_admin_status_says_what_is_wrong_with_the_chain(app: Application) -> None:
+    await log_three(audit_of(app))
+    await sql("DELETE FROM audit_entries WHERE id = (SELECT MAX(id) FROM audit_entries)")
+    async with ClientSession() as session:
+        console = ConsoleClient(session, f"http://{app.settings.web_host}:{app.settings.web_port}")
+        replies = await console.say("admin", "team", "/skill admin status")
+    status = next(r["text"] for r in replies if "Apprentice status" in r["text"])
+    assert "audit chain: BROKEN at entry" in status and "cut short" in status

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -190,6 +191,8 @@ def test_rotation_with_the_key_in_the_environment_writes_the_new_key_to_a_file(
     assert texts == [WORDS] and chain_ok
     with pytest.raises(VaultError):
         asyncio.run(running(settings, what_alice_has))
+    # Refused at start, it left no database connection (whose thread would block the exit).
+    assert [t for t in threading.enumerate() if not t.daemon] == [threading.main_thread()]
 
 
 def test_an_interrupted_rotation_is_finished_by_running_it_again(cli_env: Settings) -> None:

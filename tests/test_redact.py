@@ -703,6 +703,28 @@ def test_password_in_words_and_command_flags_is_redacted(text, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pass: hunter2", "pass: [secret]"),
+        ("pw: hunter2", "pw: [secret]"),
+        ("passcode: 4821", "passcode: [secret]"),
+        ("PIN: 4821", "PIN: [secret]"),
+        ("client secret is Xy12zz", "client secret is [secret]"),
+    ],
+)
+def test_short_password_words_are_assignments_too(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["pin: 3.11", "the build pass: ok", "bypass: on", "spin: 1234", "the token is expired"],
+)
+def test_words_ending_in_or_resembling_short_password_words_are_kept(text):
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "the password is in 1Password under staging",

@@ -209,7 +209,8 @@ async def status(ctx: Context, args: Args) -> None:
         f"• people with consent in force: {len(live)}",
         f"• messages kept: {kept} (retention {services.settings.retention_days} days)",
         f"• consent records: {records}",
-        f"• audit chain: {chain.verdict} ({chain.entries} entries)",
+        f"• audit chain: {chain.verdict} ({chain.entries} entries)"
+        + (f" — {chain.problem}" if chain.problem else ""),
         f"• adapters: {', '.join(services.settings.enabled_adapters())}",
     ]
     await ctx.reply("\n".join(lines))

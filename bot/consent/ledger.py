@@ -9,7 +9,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from bot.consent.notices import Notice, Purpose, Terms, notice_version, notice_with
+from bot.consent.notices import LANGUAGES, Notice, Purpose, Terms, notice_version, notice_with
 from bot.storage.models import ConsentEvent, ConsentPrompt, Tenant
 
 GRANT = "grant"
@@ -36,11 +36,13 @@ class ConsentLedger:
 
     def is_current(self, event: ConsentEvent) -> bool:
         """Whether `event` answered the notice shown today (same text in its language)."""
-        if event.notice_version == self.current_version(Purpose(event.purpose)):
+        if event.purpose not in set(Purpose) or event.language not in LANGUAGES:
+            return False
+        purpose = Purpose(event.purpose)
+        if event.notice_version == self.current_version(purpose):
             return True
         # Grants older than versions with digests: the hash of the text is what counts.
-        shown = notice_with(Purpose(event.purpose), event.language, self._terms)
-        return event.notice_sha256 == shown.sha256
+        return event.notice_sha256 == notice_with(purpose, event.language, self._terms).sha256
 
     async def grant(
         self,

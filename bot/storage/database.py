@@ -76,8 +76,18 @@ def secure_sqlite_files(data_dir: Path, db_file: Path) -> None:
 
 
 def _narrow(path: Path, mode: int) -> None:
-    if path.stat().st_mode & 0o777 != mode:
+    if path.stat().st_mode & 0o777 == mode:
+        return
+    try:
         path.chmod(mode)
+    except PermissionError:
+        # e.g. a volume whose root belongs to another user (Kubernetes fsGroup): start, but say so.
+        log.warning(
+            "storage.mode_not_narrowed",
+            path=str(path),
+            mode=oct(path.stat().st_mode & 0o777),
+            advice=f"make it {oct(mode)} and owned by the user Apprentice runs as",
+        )
 
 
 async def upgrade(settings: Settings) -> None:
