@@ -12,10 +12,11 @@
 - Entries are read, handled and acked in batches (XREADGROUP COUNT, one pipeline of XACK and
   XDEL per batch); concurrent publishes are written in one pipeline. `publish` returns once
   the entry is on the stream: what the platform was told is received survives a kill -9.
-- Delivery is at least once; `SET PREFIX:seen:<hash of platform|tenant|id> <entry> NX EX`
-  before processing makes it processed once (a redelivery of the same entry is processed
-  again — storing is idempotent on the message id — a second entry with the same event id
-  is a duplicate).
+- Delivery is at least once. Publishing dedupes: one script sets `PREFIX:seen:<keyed hash
+  of platform|tenant|id>` NX and appends the entry only when it was not set, so a platform's
+  retry of an event gets `duplicate_event` at once and never reaches a worker. A redelivery
+  of the same entry (its worker died before acking) is processed again: storing is
+  idempotent on the message id.
 - Entries pending longer than `claim_idle` (a failed attempt, or a worker that died) are
   taken over with XAUTOCLAIM; after `max_deliveries` deliveries an entry goes to the
   dead-letter stream `PREFIX:dead` (ids and reason only: never the text) and is acked.
@@ -31,7 +32,6 @@ import os
 import socket
 import uuid
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Generator
 from typing import Any
 
 import structlog
@@ -62,18 +62,18 @@ FLUSH_SECONDS = 0.2  # a long batch acks what it finished at least this often
 
 # (entry id, publisher's token, publisher, outcome): what a handled entry leaves to ack.
 Finished = tuple[str, str | None, str | None, str]
+# What writing an entry gave: its id (None: a duplicate, not written) and its stream's backlog.
+Written = tuple[str | None, int | None]
 
 
-class RedisDelivery(Delivery):
-    """Resolves when a worker handled the event: directly when it ran in this process,
-    through this process's inbox when another process ran it. Gives up after `timeout`."""
-
-    def __init__(self, future: asyncio.Future[str], timeout: float) -> None:
-        super().__init__(future)
-        self._timeout = timeout
-
-    def __await__(self) -> Generator[Any, None, str]:
-        return asyncio.wait_for(asyncio.shield(self._future), self._timeout).__await__()
+# Publish one entry unless its event was published before: dedupe and append in one step,
+# so an entry is on the stream exactly when its event counts as seen.
+_PUBLISH = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[3])
+end
+return false
+"""
 
 
 class RedisStreamsBus:
@@ -91,7 +91,7 @@ class RedisStreamsBus:
         claim_idle: float = 30.0,
         lease_seconds: float = 5.0,
         block_seconds: float = 0.5,
-        batch: int = 200,
+        batch: int = 500,
         result_timeout: float = 120.0,
         consume: bool = True,
     ) -> None:
@@ -118,12 +118,16 @@ class RedisStreamsBus:
         self._leases = ShardLeases(
             self._redis, self._prefix, len(self._streams), self._consumer, self._lease_ms
         )
-        self._waiting: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
-        self._outgoing: list[tuple[str, str, asyncio.Future[int | None]]] = []
+        # Outcomes awaited, oldest first: token -> (future, when to give up on it).
+        self._waiting: OrderedDict[str, tuple[asyncio.Future[str], float]] = OrderedDict()
+        self._outgoing: list[tuple[str, str, str, asyncio.Future[Written]]] = []
+        self._publish_script = self._redis.register_script(_PUBLISH)
+        self._below_bound: dict[str, asyncio.Future[None]] = {}
         self._writer: asyncio.Task[None] | None = None
         self._held: set[int] = set()
         self._busy: set[int] = set()
         self._groups_ready = False
+        self._groups_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -169,7 +173,7 @@ class RedisStreamsBus:
         """Wait for what this process published, finish the batch in hand, then stop.
 
         Entries still in the streams stay there for the next worker to take."""
-        waiting = [future for future in self._waiting.values() if not future.done()]
+        waiting = [future for future, _ in self._waiting.values() if not future.done()]
         if waiting and self._tasks:
             _, late = await asyncio.wait(waiting, timeout=self._handler_timeout + 5)
             if late:
@@ -205,23 +209,30 @@ class RedisStreamsBus:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
         token = uuid.uuid4().hex
-        self._waiting[token] = future
-        if len(self._waiting) > MAX_WAITING:
-            self._waiting.popitem(last=False)
         stream = self.stream_of(event)
         payload = f"{token}\x00{self._consumer}\x00{encode(event)}".encode()
-        written: asyncio.Future[int | None] = loop.create_future()
-        self._outgoing.append((stream, self._seal.seal(stream, payload), written))
+        written: asyncio.Future[Written] = loop.create_future()
+        sealed = self._seal.seal(stream, payload)
+        # Waiting before it is written: a worker may answer before XADD's reply is read.
+        self._waiting[token] = (future, loop.time() + self._result_timeout)
+        if len(self._waiting) > MAX_WAITING:
+            self._waiting.popitem(last=False)
+        self._outgoing.append((stream, self._seen_key(event), sealed, written))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="bus-redis-writer")
         try:
-            backlog = await written
+            entry_id, backlog = await written
         except BaseException:
             self._waiting.pop(token, None)
             raise
+        if entry_id is None:  # published before (a platform's retry): handled once
+            self._waiting.pop(token, None)
+            log.info("bus.duplicate", event_id=event.id, platform=event.platform)
+            future.set_result(Outcome.DUPLICATE)
+            return Delivery(future, duplicate=True)
         if backlog is None or backlog > self._bound:
             await self._wait_below_bound(stream)
-        return RedisDelivery(future, self._result_timeout)
+        return Delivery(future)
 
     # -- publishing side ---------------------------------------------------------------
 
@@ -229,36 +240,40 @@ class RedisStreamsBus:
         """Write what concurrent publishers handed over, many entries per round trip."""
         while self._outgoing:
             batch, self._outgoing = self._outgoing[:WRITE_BATCH], self._outgoing[WRITE_BATCH:]
-            streams = sorted({stream for stream, _, _ in batch})
+            streams = sorted({stream for stream, _, _, _ in batch})
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    for stream, sealed, _ in batch:
-                        pipe.xadd(stream, {"d": sealed}, maxlen=self._maxlen, approximate=True)
+                    for stream, seen, sealed, _ in batch:
+                        args: list[str | int] = [DEDUPE_SECONDS, self._maxlen, sealed]
+                        await self._publish_script(keys=[seen, stream], args=args, client=pipe)
                     for stream in streams:
                         pipe.xinfo_groups(stream)
                     replies = await pipe.execute()
             except Exception as exc:  # each publisher gets the error: nothing is acked
-                for _, _, written in batch:
+                for _, _, _, written in batch:
                     if not written.done():
                         written.set_exception(exc)
                 continue
             backlogs = dict(zip(streams, map(self._backlog, replies[len(batch) :]), strict=True))
-            for stream, _, written in batch:
+            for (stream, _, _, written), entry_id in zip(batch, replies, strict=False):
                 if not written.done():
-                    written.set_result(backlogs[stream])
+                    written.set_result((entry_id or None, backlogs[stream]))
 
     async def _ensure_groups(self) -> None:
         if self._listener is None and not self._stopping.is_set():
             self._listener = asyncio.create_task(self._listen(), name="bus-redis-inbox")
         if self._groups_ready:
             return
-        for stream in self._streams:
-            try:
-                await self._redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
-        self._groups_ready = True
+        async with self._groups_lock:  # a burst of first publishes creates them once
+            if self._groups_ready:
+                return
+            for stream in self._streams:
+                try:
+                    await self._redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+                except ResponseError as exc:
+                    if "BUSYGROUP" not in str(exc):
+                        raise
+            self._groups_ready = True
 
     @staticmethod
     def _backlog(groups: list[dict[str, Any]]) -> int | None:
@@ -284,10 +299,18 @@ class RedisStreamsBus:
         return int(group.get("pending", 0)) + len(unread)
 
     async def _wait_below_bound(self, stream: str) -> None:
-        interval = 0.005
+        """Until the stream is back under its bound; one poller however many publishers wait."""
+        poller = self._below_bound.get(stream)
+        if poller is None or poller.done():
+            poller = asyncio.ensure_future(self._poll_below_bound(stream))
+            self._below_bound[stream] = poller
+        await asyncio.shield(poller)
+
+    async def _poll_below_bound(self, stream: str) -> None:
+        interval = 0.002
         while await self._unprocessed(stream) > self._bound:
             await asyncio.sleep(interval)
-            interval = min(interval * 2, 0.1)
+            interval = min(interval * 2, 0.02)
 
     def _inbox_of(self, consumer: str) -> str:
         return f"{self._prefix}:inbox:{consumer}"
@@ -295,7 +318,9 @@ class RedisStreamsBus:
     async def _listen(self) -> None:
         """Outcomes of this process's events that another process handled."""
         inbox = self._inbox_of(self._consumer)
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            self._give_up_on_late(loop.time())
             try:
                 item = await self._redis.blpop([inbox], timeout=1)
             except asyncio.CancelledError:
@@ -310,9 +335,23 @@ class RedisStreamsBus:
             rest = await self._redis.lpop(inbox, 1000) or []
             for line in (item[1], *rest):
                 token, _, outcome = line.partition(" ")
-                future = self._waiting.pop(token, None)
-                if future is not None and not future.done():
-                    future.set_result(outcome)
+                self._resolve(token, outcome)
+
+    def _resolve(self, token: str, outcome: str) -> None:
+        waiting = self._waiting.pop(token, None)
+        if waiting is not None and not waiting[0].done():
+            waiting[0].set_result(outcome)
+
+    def _give_up_on_late(self, now: float) -> None:
+        """Outcomes that did not come within result_timeout: their awaiters get TimeoutError
+        (the events are still on the stream; only the wait for their outcome ends)."""
+        while self._waiting:
+            token, (future, deadline) = next(iter(self._waiting.items()))
+            if deadline > now and not future.done():
+                return
+            del self._waiting[token]
+            if not future.done():
+                future.set_exception(TimeoutError("no outcome from the workers in time"))
 
     # -- workers -----------------------------------------------------------------------
 
@@ -428,25 +467,10 @@ class RedisStreamsBus:
                     finished.append((entry_id, token, origin, FAILED))
                     continue
                 ready.append((entry_id, token, origin, deliveries, event))
-            claims: list[str | None] = []
-            if ready:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for entry_id, _, _, _, event in ready:
-                        pipe.set(
-                            self._seen_key(event), entry_id, nx=True, ex=DEDUPE_SECONDS, get=True
-                        )
-                    claims = await pipe.execute()
             flushed = loop.time()
-            for (entry_id, token, origin, deliveries, event), first in zip(
-                ready, claims, strict=True
-            ):
+            for entry_id, token, origin, deliveries, event in ready:
                 if self._stopping.is_set() or shard not in self._held:
                     break  # left pending: the next holder of the shard takes them over
-                if first is not None and first != entry_id:
-                    log.info("bus.duplicate", event_id=event.id, platform=event.platform)
-                    self.stats["duplicates"] += 1
-                    finished.append((entry_id, token, origin, Outcome.DUPLICATE))
-                    continue
                 outcome = await self._process(stream, entry_id, deliveries, event)
                 if outcome is not None:
                     finished.append((entry_id, token, origin, outcome))
@@ -499,9 +523,8 @@ class RedisStreamsBus:
                 pipe.expire(self._inbox_of(origin), INBOX_SECONDS)
             await pipe.execute()
         for _, token, _, outcome in finished:
-            future = self._waiting.pop(token, None) if token else None
-            if future is not None and not future.done():
-                future.set_result(outcome)
+            if token:
+                self._resolve(token, outcome)
 
     async def _dead_letter(
         self,
