@@ -12,26 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import structlog
 
 from bot.logging import where
+from bot.pg_locks import asyncpg_dsn
 from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 LOCK_KEY = 0x41707072656E7469  # "Apprenti": one lock per database, whatever the tenant
 CHECK_SECONDS = 5.0
-_TORTOISE_ONLY = {"minsize", "maxsize", "max_queries", "max_inactive_connection_lifetime"}
-
-
-def asyncpg_dsn(db_url: str) -> str:
-    """The database URL without the options only tortoise-orm understands."""
-    parts = urlsplit(db_url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in _TORTOISE_ONLY]
-    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class SchedulerLock:

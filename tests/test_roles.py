@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 from bot.app import Application
 from bot.bus_redis import RedisStreamsBus
 from bot.cli import app as cli
+from bot.pg_locks import asyncpg_dsn
 from bot.roles import Role, RoleError, duties_of
-from bot.scheduler_lock import SchedulerLock, asyncpg_dsn
+from bot.scheduler_lock import SchedulerLock
 from bot.settings import Settings
 from bot.storage.models import SkillSchedule
 from skills.run_claims import slot_time
