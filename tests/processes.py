@@ -17,9 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from redis import asyncio as aioredis
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
+from tests.conftest import service_unavailable
+
 REPO = Path(__file__).resolve().parents[1]
+POSTGRES_URL = os.environ.get(
+    "APPRENTICE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("APPRENTICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @contextlib.asynccontextmanager
@@ -36,6 +43,30 @@ async def scratch_postgres(admin_url: str) -> AsyncIterator[str]:
         EXECUTOR_CACHE.clear()
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def installation(data_dir: Path, **extra: str) -> AsyncIterator[dict[str, str]]:
+    """The test servers' scratch database and a Redis prefix of its own, as the environment
+    every process of one installation shares; the prefix's keys go afterwards."""
+    try:
+        probe = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://", 1))
+        await probe.close()
+        redis = aioredis.from_url(REDIS_URL, socket_connect_timeout=2)
+        await redis.ping()
+        await redis.aclose()
+    except Exception as exc:
+        service_unavailable(f"PostgreSQL and Redis are needed ({type(exc).__name__})")
+    prefix = f"apprentice-test:{uuid.uuid4().hex[:12]}"
+    try:
+        async with scratch_postgres(POSTGRES_URL) as database_url:
+            yield shared_environment(database_url, REDIS_URL, prefix, data_dir, **extra)
+    finally:
+        redis = aioredis.from_url(REDIS_URL)
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=500)]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
 
 
 def shared_environment(

@@ -8,8 +8,6 @@ process is the gateway. Every wait is on a condition; the guards only stop a hun
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,13 +22,10 @@ from bot.bus_redis import GROUP, RedisStreamsBus
 from bot.pipeline import Outcome
 from bot.roles import Role
 from bot.settings import Settings
-from tests.conftest import free_port, service_unavailable
-from tests.processes import BotProcess, scratch_postgres, settings_values, shared_environment
+from tests.conftest import free_port
+from tests.processes import REDIS_URL, BotProcess, settings_values
+from tests.processes import installation as shared_installation
 
-POSTGRES_URL = os.environ.get(
-    "APPRENTICE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("APPRENTICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AUTHORS = [f"author{i}" for i in range(8)]
 HALF = 300  # messages before the kill, and as many after it
 GUARD = 300.0  # seconds: only to stop a hung run, never a timing being checked
@@ -38,25 +33,8 @@ GUARD = 300.0  # seconds: only to stop a hung run, never a timing being checked
 
 @pytest.fixture
 async def installation(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
-    """A scratch database and Redis prefix that the processes of one installation share."""
-    try:
-        probe = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://", 1))
-        await probe.close()
-        redis = aioredis.from_url(REDIS_URL, socket_connect_timeout=2)
-        await redis.ping()
-        await redis.aclose()
-    except Exception as exc:
-        service_unavailable(f"PostgreSQL and Redis are needed ({type(exc).__name__})")
-    prefix = f"apprentice-test:{uuid.uuid4().hex[:12]}"
-    async with scratch_postgres(POSTGRES_URL) as database_url:
-        yield shared_environment(
-            database_url, REDIS_URL, prefix, tmp_path / "data", APPRENTICE_BUS_LEASE_SECONDS="1"
-        )
-    redis = aioredis.from_url(REDIS_URL)
-    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=500)]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
+    async with shared_installation(tmp_path / "data", APPRENTICE_BUS_LEASE_SECONDS="1") as env:
+        yield env
 
 
 async def until(condition: Any, what: str) -> None:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from apscheduler.triggers.cron import CronTrigger
-from redis import asyncio as aioredis
 from typer.testing import CliRunner
 
 from bot.app import Application
@@ -26,16 +22,10 @@ from bot.settings import Settings
 from bot.storage.models import SkillSchedule
 from skills.run_claims import slot_time
 from skills.scheduler import SkillScheduler
-from tests.conftest import ConsoleClient, free_port, make_settings, service_unavailable
-from tests.processes import scratch_postgres, settings_values, shared_environment
+from tests.conftest import ConsoleClient, free_port, make_settings
+from tests.processes import installation, settings_values
 from tests.test_bus import command
 from tests.test_skill_support import dm_text
-
-POSTGRES_URL = os.environ.get(
-    "APPRENTICE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("APPRENTICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
 
 # -- where a role may run ------------------------------------------------------------------
 
@@ -144,23 +134,8 @@ async def test_a_schedule_written_elsewhere_is_picked_up_by_the_running_schedule
 @pytest.fixture
 async def shared(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     """Settings values of one installation on a scratch PostgreSQL database and Redis."""
-    try:
-        probe = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://", 1))
-        await probe.close()
-        redis = aioredis.from_url(REDIS_URL, socket_connect_timeout=2)
-        await redis.ping()
-        await redis.aclose()
-    except Exception as exc:
-        service_unavailable(f"PostgreSQL and Redis are needed ({type(exc).__name__})")
-    prefix = f"apprentice-test:{uuid.uuid4().hex[:12]}"
-    async with scratch_postgres(POSTGRES_URL) as database_url:
-        env = shared_environment(database_url, REDIS_URL, prefix, tmp_path / "data")
+    async with installation(tmp_path / "data") as env:
         yield settings_values(env)
-    redis = aioredis.from_url(REDIS_URL)
-    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=500)]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
 
 
 def role_app(values: dict[str, Any], role: Role) -> Application:
