@@ -154,6 +154,22 @@ async def through_workers(
     processes = [
         BotProcess("worker", env, logs / f"w{workers}-{i}.log", free_port()) for i in range(workers)
     ]
+    try:
+        return await _measure(workers, processes, gateway, redis, prefix, hold)
+    finally:
+        await redis.aclose()
+        for process in processes:
+            process.ensure_gone()
+
+
+async def _measure(
+    workers: int,
+    processes: list[BotProcess],
+    gateway: RedisStreamsBus,
+    redis: Any,
+    prefix: str,
+    hold: list[str],
+) -> tuple[float, float]:
     for process in processes:
         process.start()
     for process in processes:
@@ -181,7 +197,6 @@ async def through_workers(
     await asyncio.wait_for(until(drained), 600)
     consumed = EVENTS / (time.perf_counter() - start)
     outcomes = await asyncio.gather(*deliveries)
-    await redis.aclose()
     counts = [await process.stop() for process in processes]
     processed = sum(int(c.get("processed", 0)) for c in counts)
     assert outcomes == [Refusal.FROM_A_BOT.value] * EVENTS, "an event came back wrong"

@@ -168,6 +168,11 @@ class BotProcess:
             assert loop.time() < deadline, f"{self.role} did not manage {what}"
             await asyncio.sleep(0.02)
 
+    def ensure_gone(self) -> None:
+        """After a test, pass or fail: no process of it is left running."""
+        if self._process is not None and self._process.poll() is None:
+            self.kill()
+
     def kill(self) -> None:
         """kill -9: no clean-up of any kind."""
         assert self._process is not None

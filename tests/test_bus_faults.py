@@ -142,6 +142,8 @@ async def test_a_worker_killed_mid_stream_loses_nothing_and_stores_nothing_twice
             assert (await redis.xpending(stream, GROUP))["pending"] == 0
     finally:
         counts = await workers[1].stop()
+        for worker in workers:
+            worker.ensure_gone()
         await redis.aclose()
         await gateway_app.stop()
     assert counts.get("processed", 0) >= HALF  # the survivor did its share and the dead one's
