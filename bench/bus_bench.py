@@ -1,14 +1,15 @@
 """Events/s through the Redis Streams bus with one and with two worker processes, beside raw
-XADD + XREADGROUP/XACK (hiredis) on the same Redis, in the same run.
+XADD and XREADGROUP/XACK (hiredis) on the same Redis, in the same run.
 
 The workers are real `apprentice run --role worker` processes (PostgreSQL, a scratch
-database); this process is the gateway: 50 concurrent publishers, as an HTTP adapter has,
-each awaiting the outcome of what it published. The events are bot-authored messages from
-200 authors — the pipeline refuses those at its first step — so the figure is the bus's own
-cost: seal, XADD, XREADGROUP, open, dedupe, XACK + XDEL, the outcome back to the publisher.
-Raw moves entries of the same size with none of that. Each run checks every event came back
-with its outcome and was processed exactly once (the workers' own counts add up to the
-number sent; none twice).
+database); this process is the gateway, with 50 concurrent publishers as an HTTP adapter
+has. Publishing is timed while no worker reads (the bench holds the shards' leases); then
+it lets the leases go and times the workers draining the streams (the outcomes flow back to
+the gateway meanwhile). The events are bot-authored messages from 200 authors — the
+pipeline refuses those at its first step — so the figures are the bus's own cost: seal,
+dedupe + XADD, XREADGROUP, open, decode, XACK + XDEL, the outcome back to the publisher.
+Raw moves entries of the same size with none of that. Each run checks every event's
+outcome came back and the workers' own counts add up to exactly the events sent.
 
 Run: .venv/bin/python bench/bus_bench.py   (BENCH_EVENTS, default 20000;
 BENCH_REDIS_URL, default redis://127.0.0.1:6379/15; BENCH_POSTGRES_URL, default
