@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis import asyncio as aioredis  # noqa: E402
 
+from adapters.console.normalize import PostedMessage, message_event  # noqa: E402
 from bot.app import Application  # noqa: E402
 from bot.bus_redis import RedisStreamsBus  # noqa: E402
 from bot.consent.gate import Refusal  # noqa: E402
@@ -48,8 +49,11 @@ from tests.processes import (  # noqa: E402
     settings_values,
     shared_environment,
 )
+from tests.test_bus_faults import AUTHORS as CONSENTING  # noqa: E402
+from tests.test_bus_faults import consent_to_everything, stored  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
+STORED = int(os.environ.get("BENCH_STORED", "1500"))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 PUBLISHERS = 50
@@ -142,8 +146,31 @@ async def until(condition: Any) -> None:
         await asyncio.sleep(0.01)
 
 
+def consented_messages(count: int, run: str) -> list[Event]:
+    """Messages of consenting people in an observed channel: gated, redacted, encrypted and
+    stored in PostgreSQL by the workers; a share carry a phone number or an e-mail."""
+    chooser = random.Random(run)
+    return [
+        message_event(
+            PostedMessage(
+                CONSENTING[i % len(CONSENTING)],
+                "team",
+                " ".join(chooser.choices(WORDS, k=chooser.randrange(8, 30))),
+            ),
+            f"{run}-ev-{i}",
+            f"{run}-msg-{i}",
+        )
+        for i in range(count)
+    ]
+
+
 async def through_workers(
-    workers: int, gateway: RedisStreamsBus, env: dict[str, str], logs: Path
+    workers: int,
+    gateway: RedisStreamsBus,
+    env: dict[str, str],
+    logs: Path,
+    batch: list[Event],
+    expected: str,
 ) -> tuple[float, float]:
     """Publish rate (the gateway, no worker reading) and consume rate (`workers` processes
     taking the filled streams over at once), in events per second."""
@@ -156,7 +183,7 @@ async def through_workers(
         BotProcess("worker", env, logs / f"w{workers}-{i}.log", free_port()) for i in range(workers)
     ]
     try:
-        return await _measure(workers, processes, gateway, redis, prefix, hold)
+        return await _measure(workers, processes, gateway, redis, prefix, hold, batch, expected)
     finally:
         await redis.aclose()
         for process in processes:
@@ -170,6 +197,8 @@ async def _measure(
     redis: Any,
     prefix: str,
     hold: list[str],
+    batch: list[Event],
+    expected: str,
 ) -> tuple[float, float]:
     for process in processes:
         process.start()
@@ -180,7 +209,7 @@ async def _measure(
         return await redis.zcard(f"{prefix}:members") == workers
 
     await asyncio.wait_for(until(members), 120)
-    batch = events(EVENTS)
+    sent = len(batch)
     slices = [batch[i::PUBLISHERS] for i in range(PUBLISHERS)]
 
     async def publisher(mine: list[Event]) -> list[Any]:
@@ -188,7 +217,7 @@ async def _measure(
 
     start = time.perf_counter()
     deliveries = [d for part in await asyncio.gather(*map(publisher, slices)) for d in part]
-    published = EVENTS / (time.perf_counter() - start)
+    published = sent / (time.perf_counter() - start)
 
     async def drained() -> bool:
         return not any([await gateway._unprocessed(s) for s in gateway._streams])
@@ -196,12 +225,12 @@ async def _measure(
     start = time.perf_counter()
     await redis.delete(*hold)
     await asyncio.wait_for(until(drained), 600)
-    consumed = EVENTS / (time.perf_counter() - start)
+    consumed = sent / (time.perf_counter() - start)
     outcomes = await asyncio.gather(*deliveries)
     counts = [await process.stop() for process in processes]
     processed = sum(int(c.get("processed", 0)) for c in counts)
-    assert outcomes == [Refusal.FROM_A_BOT.value] * EVENTS, "an event came back wrong"
-    assert processed == EVENTS, f"{processed} processed for {EVENTS} sent: not exactly once"
+    assert outcomes == [expected] * sent, f"an event came back wrong: {set(outcomes)}"
+    assert processed == sent, f"{processed} processed for {sent} sent: not exactly once"
     assert not any(c.get("failures") for c in counts), counts
     return published, consumed
 
@@ -231,8 +260,22 @@ async def main() -> None:
                     assert isinstance(gateway, RedisStreamsBus)
                     entry = sample_entry_size(gateway, events(50))
                     raw_add, raw_read = await raw_baseline(EVENTS, entry, prefix)
-                    pub1, one = await through_workers(1, gateway, env, Path(tmp))
-                    pub2, two = await through_workers(2, gateway, env, Path(tmp))
+                    bot = Refusal.FROM_A_BOT.value
+                    pub1, one = await through_workers(
+                        1, gateway, env, Path(tmp), events(EVENTS), bot
+                    )
+                    pub2, two = await through_workers(
+                        2, gateway, env, Path(tmp), events(EVENTS), bot
+                    )
+                    await consent_to_everything(env)
+                    _, kept_one = await through_workers(
+                        1, gateway, env, Path(tmp), consented_messages(STORED, "one"), "stored"
+                    )
+                    _, kept_two = await through_workers(
+                        2, gateway, env, Path(tmp), consented_messages(STORED, "two"), "stored"
+                    )
+                    count, distinct = await stored(env)
+                    assert count == distinct == 2 * STORED, (count, distinct)
                 finally:
                     await gateway_app.stop()
     finally:
@@ -251,7 +294,13 @@ async def main() -> None:
         f"bus consume, two workers       : {two:8.0f} ev/s ({two / raw_read:.2f}x raw, "
         f"{two / one:.2f}x one)"
     )
-    print("checked: every event's outcome came back, each processed exactly once")
+    print(f"stored messages (gate, redact, encrypt, PostgreSQL), {STORED} from consenting people:")
+    print(f"  one worker                   : {kept_one:8.0f} msg/s (1.00x)")
+    print(
+        f"  two workers                  : {kept_two:8.0f} msg/s ({kept_two / kept_one:.2f}x one)"
+    )
+    print("checked: every outcome came back, each event processed exactly once, each message")
+    print("stored once")
 
 
 def sample_entry_size(bus: RedisStreamsBus, sample: list[Event]) -> int:

@@ -108,7 +108,7 @@ class RedisStreamsBus:
         self._max_deliveries = max(1, max_deliveries)
         self._claim_idle_ms = max(1, int(claim_idle * 1000))
         self._lease_ms = max(100, int(lease_seconds * 1000))
-        self._poll = min(0.25, self._lease_ms / 3000)  # how often a free shard is tried
+        self._poll = min(0.1, self._lease_ms / 3000)  # how often a free shard is tried
         self._block_ms = max(1, int(block_seconds * 1000))
         self._batch = max(1, batch)
         self._handler_timeout = handler_timeout
