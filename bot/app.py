@@ -24,7 +24,9 @@ from bot.directory import Directory
 from bot.observations import ObservationStore
 from bot.outbox import Outbox
 from bot.people import People
-from bot.services import Services
+from bot.roles import Role, duties_of
+from bot.scheduler_lock import SchedulerLock
+from bot.services import Services, SkillsPort
 from bot.settings import Settings
 from bot.storage.database import close_database, open_database
 from bot.storage.models import Tenant
@@ -41,8 +43,10 @@ class Application:
     """Everything the bot runs. Call start() and stop() from the same task: tortoise keeps
     its connections in the task's context, and a stop from another task leaves them open."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, role: Role = Role.ALL) -> None:
         self.settings = settings
+        self.role = role
+        self.must_stop = asyncio.Event()  # set when this process can no longer do its role
         self.console: ConsoleAdapter | None = None
         self.adapters: list[Adapter] = []
         self.services: Services | None = None
@@ -53,6 +57,7 @@ class Application:
 
     async def start(self, *, serve_web: bool = True, adapters: bool = True) -> None:
         settings = self.settings
+        duties = duties_of(self.role, settings)
         vault = Vault(load_master_key(settings))
         await open_database(settings)
         try:
@@ -91,6 +96,9 @@ class Application:
                 self.services,
                 router,
                 redis_url=settings.redis_url,
+                prefix=settings.bus_prefix,
+                lease_seconds=settings.bus_lease_seconds,
+                consume=duties.consume,
                 max_deliveries=settings.bus_max_deliveries,
                 queue_size=settings.bus_queue_size,
                 workers=settings.bus_workers,
@@ -105,14 +113,18 @@ class Application:
                 handler_timeout=settings.handler_timeout,
             )
         await self.bus.start()
-        await skills.start(self.bus.publish)  # re-registers persisted schedules
-        if adapters:
-            self._build_adapters()
+        if duties.schedule:
+            await self._schedule(skills)  # re-registers persisted schedules
+        if adapters and (duties.receive or duties.consume):
+            self._build_adapters(receive=duties.receive)
         for adapter in self.adapters:
-            outbox.register(adapter)
-            self._tasks.append(
-                asyncio.create_task(adapter.run(self.bus.publish), name=f"adapter-{adapter.name}")
-            )
+            outbox.register(adapter)  # a worker sends through them; only a receiver runs them
+            if duties.receive:
+                self._tasks.append(
+                    asyncio.create_task(
+                        adapter.run(self.bus.publish), name=f"adapter-{adapter.name}"
+                    )
+                )
         self._tasks.append(asyncio.create_task(self._sweep_expired(), name="retention"))
         if serve_web:
             await self._serve_web()
@@ -122,6 +134,7 @@ class Application:
             await seed_demo(self.console, self.services)
         log.info(
             "apprentice.started",
+            role=self.role.value,
             adapters=[a.name for a in self.adapters],
             web=f"http://{settings.web_host}:{settings.web_port}" if serve_web else None,
         )
@@ -144,9 +157,35 @@ class Application:
                 await adapter.aclose()
         await close_database()
 
-    def _build_adapters(self) -> None:
+    async def _schedule(self, skills: SkillsPort) -> None:
+        """Run the schedules here: at once on SQLite (one process), else under the lock."""
+        assert self.bus is not None
+        publish = self.bus.publish
+        if self.settings.is_sqlite:
+            await skills.start(publish)
+            return
+        lock = SchedulerLock(self.settings)
+
+        async def start() -> None:
+            await skills.start(publish)
+
+        async def nothing() -> None:
+            return None
+
+        held = await lock.try_acquire()
+        if held:
+            await start()
+        else:
+            log.info("scheduler.standby", reason="another process runs the scheduler")
+        self._tasks.append(
+            asyncio.create_task(lock.hold(nothing if held else start, self.must_stop.set))
+        )
+
+    def _build_adapters(self, receive: bool = True) -> None:
         enabled = self.settings.enabled_adapters()
-        if "console" in enabled:
+        # A worker only sends: no webhook routes on its web server.
+        routes = self.web_app if receive else web.Application()
+        if "console" in enabled and receive:
             self.console = ConsoleAdapter()
             add_console_routes(self.web_app, self.console, self.settings.web_host)
             self.adapters.append(self.console)
@@ -160,7 +199,7 @@ class Application:
             if build is None:
                 log.warning("adapter.not_available", adapter=name)
                 continue
-            self.adapters.append(build(self.settings, self.web_app))
+            self.adapters.append(build(self.settings, routes))
 
     async def _serve_web(self) -> None:
         add_admin_routes(self.web_app, self, admin_sections())  # signed in, under /admin
@@ -192,16 +231,21 @@ class Application:
             log.info("retention.purged", observations=removed, examples=taught)
 
 
-async def run_forever(settings: Settings) -> None:
-    """Run until SIGINT or SIGTERM, then finish queued work and stop cleanly."""
-    app = Application(settings)
+async def run_forever(settings: Settings, role: Role = Role.ALL) -> bool:
+    """Run until SIGINT or SIGTERM, then finish queued work and stop cleanly; True when it
+    stopped because it could no longer do its role."""
+    app = Application(settings, role)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await app.start()
     try:
-        await stop.wait()
-        log.info("apprentice.stopping")
+        done = [asyncio.create_task(e.wait()) for e in (stop, app.must_stop)]
+        await asyncio.wait(done, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.cancel()
+        log.info("apprentice.stopping", lost_role=app.must_stop.is_set())
     finally:
         await app.stop()
+    return app.must_stop.is_set()

@@ -2,12 +2,21 @@
 
 - One stream per shard (`PREFIX:stream:N`), chosen by the author like the in-process bus,
   trimmed with `MAXLEN ~`; one consumer group (`workers`) per stream.
-- One process at a time reads a shard: it holds the shard's lease (`PREFIX:lease:N`, renewed
-  by a heartbeat), so one person's events are handled in order even with several processes.
-  Other processes stand by and take the shard over when the lease lapses.
-- Delivery is at least once; `SET PREFIX:seen:platform|tenant|id <entry> NX EX` before
-  processing makes it processed once (a redelivery of the same entry is processed again,
-  a second entry with the same event id is a duplicate).
+- Redis holds ciphertext only (bot.bus_sealing): an entry is one AES-GCM-sealed field under
+  the bus's own key, bound to its stream; dedupe keys are keyed hashes. Handled entries are
+  acked and deleted at once.
+- The shards are spread over the live worker processes (bot.bus_leases): each reads its fair
+  share, one process per shard at a time under a lease renewed by a heartbeat, so one
+  person's events are handled in order. When a worker dies its leases lapse and the others
+  take its shards over; when one joins, the others hand some over.
+- Entries are read, handled and acked in batches (XREADGROUP COUNT, one pipeline of XACK and
+  XDEL per batch); concurrent publishes are written in one pipeline. `publish` returns once
+  the entry is on the stream: what the platform was told is received survives a kill -9.
+- Delivery is at least once. Publishing dedupes: one script sets `PREFIX:seen:<keyed hash
+  of platform|tenant|id>` NX and appends the entry only when it was not set, so a platform's
+  retry of an event gets `duplicate_event` at once and never reaches a worker. A redelivery
+  of the same entry (its worker died before acking) is processed again: storing is
+  idempotent on the message id.
 - Entries pending longer than `claim_idle` (a failed attempt, or a worker that died) are
   taken over with XAUTOCLAIM; after `max_deliveries` deliveries an entry goes to the
   dead-letter stream `PREFIX:dead` (ids and reason only: never the text) and is acked.
@@ -22,8 +31,7 @@ import contextlib
 import os
 import socket
 import uuid
-from collections import OrderedDict
-from collections.abc import Generator
+from collections import Counter, OrderedDict, defaultdict
 from typing import Any
 
 import structlog
@@ -31,6 +39,8 @@ from redis import asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from bot.bus import Delivery, build_pipeline, dedupe_key, shard_of
+from bot.bus_leases import ShardLeases
+from bot.bus_sealing import EntrySeal, UnsealableEntry, bus_key
 from bot.event_codec import UndecodableEvent, decode, encode
 from bot.events import Event
 from bot.logging import where
@@ -47,36 +57,23 @@ DEDUPE_SECONDS = 24 * 3600  # platforms retry within minutes, not days
 INBOX_SECONDS = 300  # how long outcomes wait in the inbox of a publisher that went away
 MAX_WAITING = 100_000  # local deliveries remembered (events handled by other processes)
 DEAD_MAXLEN = 10_000
+WRITE_BATCH = 500  # entries per XADD pipeline
+FLUSH_SECONDS = 0.2  # a long batch acks what it finished at least this often
 
-# Take the lease when free, renew it when ours: 1 held, 0 someone else holds it.
-_ACQUIRE = """
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+# (entry id, publisher's token, publisher, outcome): what a handled entry leaves to ack.
+Finished = tuple[str, str | None, str | None, str]
+# What writing an entry gave: its id (None: a duplicate, not written) and its stream's backlog.
+Written = tuple[str | None, int | None]
+
+
+# Publish one entry unless its event was published before: dedupe and append in one step,
+# so an entry is on the stream exactly when its event counts as seen.
+_PUBLISH = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[3])
 end
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
+return false
 """
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-class RedisDelivery(Delivery):
-    """Resolves when a worker handled the event: directly when it ran in this process,
-    through this process's inbox when another process ran it. Gives up after `timeout`."""
-
-    def __init__(self, future: asyncio.Future[str], timeout: float) -> None:
-        super().__init__(future)
-        self._timeout = timeout
-
-    def __await__(self) -> Generator[Any, None, str]:
-        return asyncio.wait_for(asyncio.shield(self._future), self._timeout).__await__()
 
 
 class RedisStreamsBus:
@@ -92,12 +89,14 @@ class RedisStreamsBus:
         handler_timeout: float = 30.0,
         max_deliveries: int = 5,
         claim_idle: float = 30.0,
-        lease_seconds: float = 10.0,
+        lease_seconds: float = 5.0,
         block_seconds: float = 0.5,
-        batch: int = 100,
+        batch: int = 500,
         result_timeout: float = 120.0,
+        consume: bool = True,
     ) -> None:
         self._pipeline = build_pipeline(services, router, handler_timeout)
+        self._seal = EntrySeal(bus_key(services.settings))
         # Any: redis-py's types can't tell decode_responses=True gives str, not bytes.
         self._redis: Any = aioredis.from_url(redis_url, decode_responses=True)
         self._prefix = prefix or DEFAULT_PREFIX
@@ -109,24 +108,39 @@ class RedisStreamsBus:
         self._max_deliveries = max(1, max_deliveries)
         self._claim_idle_ms = max(1, int(claim_idle * 1000))
         self._lease_ms = max(100, int(lease_seconds * 1000))
+        self._poll = min(0.1, self._lease_ms / 3000)  # how often a free shard is tried
         self._block_ms = max(1, int(block_seconds * 1000))
-        self._batch = batch
+        self._batch = max(1, batch)
         self._handler_timeout = handler_timeout
         self._result_timeout = result_timeout
+        self._consume = consume
         self._consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._acquire = self._redis.register_script(_ACQUIRE)
-        self._release = self._redis.register_script(_RELEASE)
-        self._waiting: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
+        self._leases = ShardLeases(
+            self._redis, self._prefix, len(self._streams), self._consumer, self._lease_ms
+        )
+        # Outcomes awaited, oldest first: token -> (future, when to give up on it).
+        self._waiting: OrderedDict[str, tuple[asyncio.Future[str], float]] = OrderedDict()
+        self._outgoing: list[tuple[str, str, str, asyncio.Future[Written]]] = []
+        self._publish_script = self._redis.register_script(_PUBLISH)
+        self._below_bound: dict[str, asyncio.Future[None]] = {}
+        self._writer: asyncio.Task[None] | None = None
         self._held: set[int] = set()
         self._busy: set[int] = set()
         self._groups_ready = False
+        self._groups_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.stats: Counter[str] = Counter()  # counts only: processed, duplicates, …
 
     @property
     def dead_letter_stream(self) -> str:
         return self._dead
+
+    @property
+    def held(self) -> frozenset[int]:
+        """The shards this process reads now."""
+        return frozenset(self._held)
 
     def stream_of(self, event: Event) -> str:
         return self._streams[shard_of(event, len(self._streams))]
@@ -136,6 +150,9 @@ class RedisStreamsBus:
     async def start(self) -> None:
         self._stopping.clear()
         await self._ensure_groups()
+        if not self._consume:  # a gateway: publishes, runs no worker
+            return
+        await self._leases.announce()
         self._tasks = [
             asyncio.create_task(self._work(i), name=f"bus-redis-worker-{i}")
             for i in range(len(self._streams))
@@ -153,11 +170,11 @@ class RedisStreamsBus:
             interval = min(interval * 2, 0.1)
 
     async def stop(self) -> None:
-        """Wait for what this process published, finish the entry in hand, then stop.
+        """Wait for what this process published, finish the batch in hand, then stop.
 
         Entries still in the streams stay there for the next worker to take."""
-        waiting = [future for future in self._waiting.values() if not future.done()]
-        if waiting and (self._tasks or self._listener is not None):
+        waiting = [future for future, _ in self._waiting.values() if not future.done()]
+        if waiting and self._tasks:
             _, late = await asyncio.wait(waiting, timeout=self._handler_timeout + 5)
             if late:
                 log.warning("bus.stopped_with_events_in_flight", events=len(late))
@@ -166,9 +183,10 @@ class RedisStreamsBus:
         for shard, task in enumerate(workers):
             if shard not in self._busy:  # idle (in XREADGROUP BLOCK): nothing in hand
                 task.cancel()
-        if self._listener is not None:
-            others.append(self._listener)
-            self._listener = None
+        for extra in (self._listener, self._writer):
+            if extra is not None:
+                others.append(extra)
+        self._listener = self._writer = None
         self._tasks = workers + others
         for task in others:
             task.cancel()
@@ -180,42 +198,82 @@ class RedisStreamsBus:
         self._tasks = []
         with contextlib.suppress(Exception):
             await self._let_go()
+        if self._consume:
+            log.info("bus.stopped", consumer=self._consumer, **dict(self.stats))
         await self._redis.aclose()
 
     async def publish(self, event: Event) -> Delivery:
-        """Append the event to its author's stream; waits while that stream is over its bound."""
+        """Seal the event onto its author's stream; returns once it is there (waits while
+        that stream is over its bound)."""
         await self._ensure_groups()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
         token = uuid.uuid4().hex
-        self._waiting[token] = future
+        stream = self.stream_of(event)
+        payload = f"{token}\x00{self._consumer}\x00{encode(event)}".encode()
+        written: asyncio.Future[Written] = loop.create_future()
+        sealed = self._seal.seal(stream, payload)
+        # Waiting before it is written: a worker may answer before XADD's reply is read.
+        self._waiting[token] = (future, loop.time() + self._result_timeout)
         if len(self._waiting) > MAX_WAITING:
             self._waiting.popitem(last=False)
-        stream = self.stream_of(event)
-        fields = {"e": encode(event), "r": token, "o": self._consumer}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(stream, fields, maxlen=self._maxlen, approximate=True)
-            pipe.xinfo_groups(stream)
-            _, groups = await pipe.execute()
-        backlog = self._backlog(groups)
+        self._outgoing.append((stream, self._seen_key(event), sealed, written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="bus-redis-writer")
+        try:
+            entry_id, backlog = await written
+        except BaseException:
+            self._waiting.pop(token, None)
+            raise
+        if entry_id is None:  # published before (a platform's retry): handled once
+            self._waiting.pop(token, None)
+            log.info("bus.duplicate", event_id=event.id, platform=event.platform)
+            future.set_result(Outcome.DUPLICATE)
+            return Delivery(future, duplicate=True)
         if backlog is None or backlog > self._bound:
             await self._wait_below_bound(stream)
-        return RedisDelivery(future, self._result_timeout)
+        return Delivery(future)
 
     # -- publishing side ---------------------------------------------------------------
+
+    async def _write(self) -> None:
+        """Write what concurrent publishers handed over, many entries per round trip."""
+        while self._outgoing:
+            batch, self._outgoing = self._outgoing[:WRITE_BATCH], self._outgoing[WRITE_BATCH:]
+            streams = sorted({stream for stream, _, _, _ in batch})
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for stream, seen, sealed, _ in batch:
+                        args: list[str | int] = [DEDUPE_SECONDS, self._maxlen, sealed]
+                        await self._publish_script(keys=[seen, stream], args=args, client=pipe)
+                    for stream in streams:
+                        pipe.xinfo_groups(stream)
+                    replies = await pipe.execute()
+            except Exception as exc:  # each publisher gets the error: nothing is acked
+                for _, _, _, written in batch:
+                    if not written.done():
+                        written.set_exception(exc)
+                continue
+            backlogs = dict(zip(streams, map(self._backlog, replies[len(batch) :]), strict=True))
+            for (stream, _, _, written), entry_id in zip(batch, replies, strict=False):
+                if not written.done():
+                    written.set_result((entry_id or None, backlogs[stream]))
 
     async def _ensure_groups(self) -> None:
         if self._listener is None and not self._stopping.is_set():
             self._listener = asyncio.create_task(self._listen(), name="bus-redis-inbox")
         if self._groups_ready:
             return
-        for stream in self._streams:
-            try:
-                await self._redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
-        self._groups_ready = True
+        async with self._groups_lock:  # a burst of first publishes creates them once
+            if self._groups_ready:
+                return
+            for stream in self._streams:
+                try:
+                    await self._redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+                except ResponseError as exc:
+                    if "BUSYGROUP" not in str(exc):
+                        raise
+            self._groups_ready = True
 
     @staticmethod
     def _backlog(groups: list[dict[str, Any]]) -> int | None:
@@ -241,10 +299,18 @@ class RedisStreamsBus:
         return int(group.get("pending", 0)) + len(unread)
 
     async def _wait_below_bound(self, stream: str) -> None:
-        interval = 0.005
+        """Until the stream is back under its bound; one poller however many publishers wait."""
+        poller = self._below_bound.get(stream)
+        if poller is None or poller.done():
+            poller = asyncio.ensure_future(self._poll_below_bound(stream))
+            self._below_bound[stream] = poller
+        await asyncio.shield(poller)
+
+    async def _poll_below_bound(self, stream: str) -> None:
+        interval = 0.002
         while await self._unprocessed(stream) > self._bound:
             await asyncio.sleep(interval)
-            interval = min(interval * 2, 0.1)
+            interval = min(interval * 2, 0.02)
 
     def _inbox_of(self, consumer: str) -> str:
         return f"{self._prefix}:inbox:{consumer}"
@@ -252,7 +318,9 @@ class RedisStreamsBus:
     async def _listen(self) -> None:
         """Outcomes of this process's events that another process handled."""
         inbox = self._inbox_of(self._consumer)
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            self._give_up_on_late(loop.time())
             try:
                 item = await self._redis.blpop([inbox], timeout=1)
             except asyncio.CancelledError:
@@ -261,24 +329,47 @@ class RedisStreamsBus:
                 log.error("bus.redis_error", error=type(exc).__name__, where=where(exc))
                 await self._pause(1.0)
                 continue
-            if item is not None:
-                token, _, outcome = item[1].partition(" ")
-                future = self._waiting.pop(token, None)
-                if future is not None and not future.done():
-                    future.set_result(outcome)
+            if item is None:
+                continue
+            # Take whatever else is there in one go: outcomes arrive in batches.
+            rest = await self._redis.lpop(inbox, 1000) or []
+            for line in (item[1], *rest):
+                token, _, outcome = line.partition(" ")
+                self._resolve(token, outcome)
+
+    def _resolve(self, token: str, outcome: str) -> None:
+        waiting = self._waiting.pop(token, None)
+        if waiting is not None and not waiting[0].done():
+            waiting[0].set_result(outcome)
+
+    def _give_up_on_late(self, now: float) -> None:
+        """Outcomes that did not come within result_timeout: their awaiters get TimeoutError
+        (the events are still on the stream; only the wait for their outcome ends)."""
+        while self._waiting:
+            token, (future, deadline) = next(iter(self._waiting.items()))
+            if deadline > now and not future.done():
+                return
+            del self._waiting[token]
+            if not future.done():
+                future.set_exception(TimeoutError("no outcome from the workers in time"))
 
     # -- workers -----------------------------------------------------------------------
 
     async def _work(self, shard: int) -> None:
         loop = asyncio.get_running_loop()
         stream = self._streams[shard]
-        lease = f"{self._prefix}:lease:{shard}"
         next_claim = 0.0
         while not self._stopping.is_set():
             try:
+                if shard in self._held and shard not in self._leases.mine:
+                    # Another live worker's share now: hand it over with nothing in hand.
+                    self._held.discard(shard)
+                    await self._leases.give_back(shard)
+                    log.info("bus.lease_handed_over", shard=shard, consumer=self._consumer)
+                    continue
                 if shard not in self._held:
-                    if not await self._acquire(keys=[lease], args=[self._consumer, self._lease_ms]):
-                        await self._pause(self._lease_ms / 3000)
+                    if shard not in self._leases.mine or not await self._leases.take(shard):
+                        await self._pause(self._poll)
                         continue
                     self._held.add(shard)
                     log.info("bus.lease_taken", shard=shard, consumer=self._consumer)
@@ -307,15 +398,16 @@ class RedisStreamsBus:
                 await self._stopping.wait()
 
     async def _heartbeat(self) -> None:
-        """Renew the leases this process holds; a lease another process took is let go."""
+        """Say this process is alive, learn its share, renew its leases (a lease another
+        process took is let go)."""
         loop = asyncio.get_running_loop()
         renewed = loop.time()
         while not self._stopping.is_set():
             await self._pause(self._lease_ms / 3000)
             try:
+                await self._leases.announce()
                 for shard in list(self._held):
-                    lease = f"{self._prefix}:lease:{shard}"
-                    if not await self._acquire(keys=[lease], args=[self._consumer, self._lease_ms]):
+                    if not await self._leases.take(shard):
                         self._held.discard(shard)
                         log.warning("bus.lease_lost", shard=shard, consumer=self._consumer)
                 renewed = loop.time()
@@ -336,6 +428,7 @@ class RedisStreamsBus:
                 await self._redis.xack(stream, GROUP, *deleted)
             claimed = [(eid, fields) for eid, fields in claimed if fields is not None]
             if claimed:
+                self.stats["reclaimed"] += len(claimed)
                 counts = await self._delivery_counts(stream, [eid for eid, _ in claimed])
                 await self._handle(shard, [(eid, f, counts.get(eid, 1)) for eid, f in claimed])
             if start == "0-0" or self._stopping.is_set() or shard not in self._held:
@@ -348,82 +441,101 @@ class RedisStreamsBus:
         )  # fmt: skip
         return {row["message_id"]: int(row["times_delivered"]) for row in rows}
 
+    def _open(self, stream: str, fields: dict[str, str]) -> tuple[str, str, Event]:
+        """The publisher's token, the publisher, and the event, from a sealed entry."""
+        payload = self._seal.open(stream, fields.get("d", ""))
+        token, origin, encoded = payload.split(b"\x00", 2)
+        return token.decode(), origin.decode(), decode(encoded)
+
     async def _handle(self, shard: int, entries: list[tuple[str, dict[str, str], int]]) -> None:
+        """Handle a batch in order; ack what was handled in one pipeline per flush."""
+        loop = asyncio.get_running_loop()
         stream = self._streams[shard]
-        ready: list[tuple[str, dict[str, str], int, Event]] = []
-        for entry_id, fields, deliveries in entries:
-            try:
-                event = decode(fields.get("e", ""))
-            except UndecodableEvent:
-                await self._dead_letter(stream, entry_id, fields, deliveries, "undecodable")
-                continue
-            if deliveries > self._max_deliveries:  # e.g. it crashed its worker each time
-                await self._dead_letter(stream, entry_id, fields, deliveries, "deliveries", event)
-                continue
-            ready.append((entry_id, fields, deliveries, event))
-        if not ready:
-            return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for entry_id, _, _, event in ready:
-                pipe.set(self._seen_key(event), entry_id, nx=True, ex=DEDUPE_SECONDS, get=True)
-            claims = await pipe.execute()
-        for (entry_id, fields, deliveries, event), first in zip(ready, claims, strict=True):
-            if self._stopping.is_set() or shard not in self._held:
-                return  # left pending: the next holder of the shard takes them over
-            if first is not None and first != entry_id:
-                log.info("bus.duplicate", event_id=event.id, platform=event.platform)
-                await self._finish(stream, entry_id, fields, Outcome.DUPLICATE)
-                continue
-            self._busy.add(shard)
-            try:
-                outcome = await self._pipeline.process(event)
-            except Exception as exc:  # isolate: log without content; retried after claim_idle
-                log.error(
-                    "bus.event_failed",
-                    event_id=event.id,
-                    deliveries=deliveries,
-                    error=type(exc).__name__,
-                    where=where(exc),
-                )
-                if deliveries >= self._max_deliveries:
-                    await self._dead_letter(
-                        stream, entry_id, fields, deliveries, type(exc).__name__, event
-                    )
-                continue
-            finally:
-                self._busy.discard(shard)
-            await self._finish(stream, entry_id, fields, outcome)
+        ready: list[tuple[str, str, str, int, Event]] = []
+        finished: list[Finished] = []
+        self._busy.add(shard)
+        try:
+            for entry_id, fields, deliveries in entries:
+                try:
+                    token, origin, event = self._open(stream, fields)
+                except (UnsealableEntry, UndecodableEvent, ValueError):
+                    await self._dead_letter(stream, entry_id, deliveries, "undecodable")
+                    finished.append((entry_id, None, None, FAILED))
+                    continue
+                if deliveries > self._max_deliveries:  # e.g. it crashed its worker each time
+                    await self._dead_letter(stream, entry_id, deliveries, "deliveries", event)
+                    finished.append((entry_id, token, origin, FAILED))
+                    continue
+                ready.append((entry_id, token, origin, deliveries, event))
+            flushed = loop.time()
+            for entry_id, token, origin, deliveries, event in ready:
+                if self._stopping.is_set() or shard not in self._held:
+                    break  # left pending: the next holder of the shard takes them over
+                outcome = await self._process(stream, entry_id, deliveries, event)
+                if outcome is not None:
+                    finished.append((entry_id, token, origin, outcome))
+                if loop.time() - flushed > FLUSH_SECONDS:
+                    await self._finish(stream, finished)
+                    finished, flushed = [], loop.time()
+            await self._finish(stream, finished)
+        finally:
+            self._busy.discard(shard)
+
+    async def _process(
+        self, stream: str, entry_id: str, deliveries: int, event: Event
+    ) -> str | None:
+        """The pipeline's outcome; None when it failed and will be retried after claim_idle."""
+        self.stats["processed"] += 1
+        try:
+            return await self._pipeline.process(event)
+        except Exception as exc:  # isolate: log without content
+            log.error(
+                "bus.event_failed",
+                event_id=event.id,
+                deliveries=deliveries,
+                error=type(exc).__name__,
+                where=where(exc),
+            )
+            self.stats["failures"] += 1
+            if deliveries >= self._max_deliveries:
+                await self._dead_letter(stream, entry_id, deliveries, type(exc).__name__, event)
+                return FAILED
+            return None
 
     def _seen_key(self, event: Event) -> str:
-        return f"{self._prefix}:seen:{dedupe_key(event)}"
+        return f"{self._prefix}:seen:{self._seal.name(dedupe_key(event))}"
 
-    async def _finish(
-        self, stream: str, entry_id: str, fields: dict[str, str], outcome: str
-    ) -> None:
-        token, origin = fields.get("r"), fields.get("o")
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xack(stream, GROUP, entry_id)
-            # The entry carries the message text, perhaps of someone who never agreed: once
-            # handled it goes, rather than waiting in Redis until trimming reaches it.
-            pipe.xdel(stream, entry_id)
+    async def _finish(self, stream: str, finished: list[Finished]) -> None:
+        """Ack and delete the handled entries, tell their publishers, in one round trip."""
+        if not finished:
+            return
+        ids = [entry_id for entry_id, _, _, _ in finished]
+        outcomes: defaultdict[str, list[str]] = defaultdict(list)
+        for _, token, origin, outcome in finished:
             if token and origin and origin != self._consumer:  # published by another process
-                pipe.rpush(self._inbox_of(origin), f"{token} {outcome}")
+                outcomes[origin].append(f"{token} {outcome}")
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xack(stream, GROUP, *ids)
+            # Handled entries go at once rather than waiting in Redis until trimming.
+            pipe.xdel(stream, *ids)
+            for origin, lines in outcomes.items():
+                pipe.rpush(self._inbox_of(origin), *lines)
                 pipe.expire(self._inbox_of(origin), INBOX_SECONDS)
             await pipe.execute()
-        future = self._waiting.pop(token, None) if token else None
-        if future is not None and not future.done():
-            future.set_result(outcome)
+        for _, token, _, outcome in finished:
+            if token:
+                self._resolve(token, outcome)
 
     async def _dead_letter(
         self,
         stream: str,
         entry_id: str,
-        fields: dict[str, str],
         deliveries: int,
         reason: str,
         event: Event | None = None,
     ) -> None:
-        """Park an entry that keeps failing: its ids and why, never its text; then ack it."""
+        """Park an entry that keeps failing: its ids and why, never its text (the caller
+        acks it)."""
         record: dict[str, str | int] = {
             "stream": stream,
             "entry": entry_id,
@@ -431,17 +543,13 @@ class RedisStreamsBus:
             "reason": reason,
         }
         if event is not None:
-            record.update(
-                event_id=event.id,
-                platform=event.platform,
-                tenant=event.tenant,
-                kind=event.kind.value,
-            )
+            record.update(event_id=event.id, platform=event.platform, kind=event.kind.value)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.xadd(self._dead, record, maxlen=DEAD_MAXLEN, approximate=True)
             if event is not None:  # a later retry by the platform may try again
                 pipe.delete(self._seen_key(event))
             await pipe.execute()
+        self.stats["dead_letters"] += 1
         log.error(
             "bus.dead_letter",
             stream=stream,
@@ -450,13 +558,15 @@ class RedisStreamsBus:
             deliveries=deliveries,
             reason=reason,
         )
-        await self._finish(stream, entry_id, fields, FAILED)
 
     async def _let_go(self) -> None:
-        """On stop: free our leases for another process; forget our consumer if it holds
-        nothing (a consumer with pending entries stays, so they can be reclaimed)."""
+        """On stop: leave the members and free our leases for the others; forget our
+        consumer if it holds nothing (one with pending entries stays, to be reclaimed)."""
+        if not self._consume:
+            return
+        await self._leases.leave()
         for shard in list(self._held):
-            await self._release(keys=[f"{self._prefix}:lease:{shard}"], args=[self._consumer])
+            await self._leases.give_back(shard)
         self._held.clear()
         for stream in self._streams:
             pending = await self._redis.xpending_range(

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.composition import cli_apps
+from bot.roles import Role, RoleError, duties_of
 from bot.security_cli import audit_app, keys_app
 from bot.settings import Settings
 
@@ -52,15 +53,32 @@ def _configure_logging(settings: Settings) -> None:
 
 
 @app.command()
-def run() -> None:
+def run(
+    role: Annotated[
+        Role,
+        typer.Option(
+            envvar="APPRENTICE_ROLE",
+            help="gateway: receive and enqueue only; worker: run the pipeline; scheduler: "
+            "the skill schedules (one at a time); all: everything in this process.",
+        ),
+    ] = Role.ALL,
+) -> None:
     """Start the bot: adapters with credentials, the web console, the bus."""
     from bot.app import run_forever
 
     settings = _settings()
+    try:
+        duties_of(role, settings)
+    except RoleError as exc:
+        out.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     _configure_logging(settings)
     out.print(f"Apprentice console: [bold]http://{settings.web_host}:{settings.web_port}[/bold]")
+    lost = False
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_forever(settings))
+        lost = asyncio.run(run_forever(settings, role))
+    if lost:  # e.g. the scheduler lost its lock: exit so the supervisor starts it again
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")

@@ -7,9 +7,10 @@ it is added here, instead of silently travelling, or silently not travelling.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson  # several times faster than json here: this runs for every event on the bus
 
 from bot.events import Action, Actor, Command, Conversation, ConversationKind, Event, EventKind
 
@@ -62,12 +63,12 @@ def encode(event: Event) -> str:
             "message_ref": event.action.message_ref,
             "via": event.action.via,
         }
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(body).decode()
 
 
 def decode(data: str | bytes) -> Event:
     try:
-        body = json.loads(data)
+        body = orjson.loads(data)
         if body.get("v") != VERSION:
             raise UndecodableEvent(f"codec version {body.get('v')!r}, expected {VERSION}")
         actor, conversation = body["actor"], body["conversation"]

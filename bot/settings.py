@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         "redis://127.0.0.1:6379/0", validation_alias=_env("REDIS_URL", "redis_url")
     )
+    # Several installations can share one Redis: each needs a prefix of its own.
+    bus_prefix: str | None = Field(
+        None, validation_alias=_env("APPRENTICE_BUS_PREFIX", "bus_prefix")
+    )
+    # How soon a dead worker's shards move to the live ones.
+    bus_lease_seconds: float = Field(
+        5.0, gt=0, validation_alias=_env("APPRENTICE_BUS_LEASE_SECONDS", "bus_lease_seconds")
+    )
     bus_max_deliveries: int = Field(
         5, ge=1, validation_alias=_env("APPRENTICE_BUS_MAX_DELIVERIES", "bus_max_deliveries")
     )

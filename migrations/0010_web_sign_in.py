@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('apprentice', '0008_email_links_and_imported_units')]
+    dependencies = [('apprentice', '0009_scheduled_run_claims')]
 
     initial = False
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.events import Actor, Command, Conversation, ConversationKind, Event, EventKind
 from bot.settings import Settings
 from bot.storage.models import SkillSchedule, Tenant
+from skills.run_claims import claim, forget_old_claims, slot_time
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +41,10 @@ DAYS = {
     "daily": "*",
     "weekdays": "mon-fri",
 }
+MISFIRE_GRACE = timedelta(hours=1)
+# Schedules made or removed in another process (a worker handled the command) reach the
+# one running scheduler this often.
+SYNC_SECONDS = 30
 _TIME = re.compile(r"^(?P<h>[01]?\d|2[0-3])(?::(?P<m>[0-5]\d))?$")
 
 
@@ -88,7 +93,20 @@ class SkillScheduler:
         rows = await SkillSchedule.all()
         for row in rows:
             self._register(row)
+        self._scheduler.add_job(self.sync, "interval", seconds=SYNC_SECONDS, id="sync-schedules")
         log.info("scheduler.started", jobs=len(rows))
+
+    async def sync(self) -> None:
+        """Match the jobs to the rows in the database, whoever wrote them."""
+        rows = {self.job_id(row.id): row for row in await SkillSchedule.all()}
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("skill-schedule-") and job.id not in rows:
+                job.remove()
+        for job_id, row in rows.items():
+            job = self._scheduler.get_job(job_id)
+            if job is None or str(job.trigger) != str(self._trigger(row)):
+                self._register(row)
+        await forget_old_claims(datetime.now(UTC))
 
     async def stop(self) -> None:
         if self._scheduler.running:
@@ -144,7 +162,9 @@ class SkillScheduler:
         return self._trigger(row).get_next_fire_time(None, datetime.now(UTC))
 
     def job_ids(self) -> list[str]:
-        return [job.id for job in self._scheduler.get_jobs()]
+        return [
+            job.id for job in self._scheduler.get_jobs() if job.id.startswith("skill-schedule-")
+        ]
 
     @staticmethod
     def job_id(schedule_id: int) -> str:
@@ -163,7 +183,7 @@ class SkillScheduler:
             id=self.job_id(row.id),
             replace_existing=True,
             coalesce=True,
-            misfire_grace_time=3600,
+            misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
         )
 
     async def fire(self, schedule_id: int) -> Any:
@@ -171,6 +191,10 @@ class SkillScheduler:
         row = await SkillSchedule.get_or_none(id=schedule_id).prefetch_related("tenant")
         if row is None or self._publish is None:
             return None
-        event = synthetic_command(row, row.tenant, datetime.now(UTC))
+        slot = slot_time(self._trigger(row), datetime.now(UTC), MISFIRE_GRACE)
+        event = synthetic_command(row, row.tenant, slot)
+        if not await claim(event.id):  # another scheduler ran this slot already
+            log.info("scheduler.slot_taken", schedule=row.id)
+            return None
         log.info("scheduler.fired", schedule=row.id, skill=row.skill_name)
         return await self._publish(event)

@@ -23,11 +23,14 @@ from bot.app import Application
 from bot.bus_redis import GROUP, RedisStreamsBus
 from bot.commands import build_router
 from bot.consent.notices import Purpose
+from bot.context import Args, Context
 from bot.event_codec import UndecodableEvent, decode, encode
 from bot.events import Action, Actor, Command, Conversation, ConversationKind, Event, EventKind
 from bot.pipeline import Outcome
+from bot.router import Router
 from bot.settings import Settings
 from tests.conftest import ConsoleClient, make_settings, service_unavailable
+from tests.redis_dump import everything_under
 from tests.test_bus import command, router_with
 
 REDIS_URL = os.environ.get("APPRENTICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -288,30 +291,148 @@ async def test_another_process_handles_it_and_the_publisher_learns_the_outcome(
     assert outcomes == ["handled"] * 5 and calls == ["0", "1", "2", "3", "4"]
 
 
-async def test_a_shard_is_read_by_one_process_at_a_time(app: Application, prefix: str) -> None:
+async def wait_until(condition: Callable[[], Any], what: str, guard: float = 60.0) -> None:
+    """Poll a condition (not a timed assertion: `guard` only stops a hung test)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + guard
+    while True:
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        assert loop.time() < deadline, f"gave up waiting: {what}"
+        await asyncio.sleep(0.01)
+
+
+async def crash(bus: RedisStreamsBus) -> None:
+    """The bus's process dies: its tasks end, nothing is handed back or released."""
+    bus._stopping.set()
+    tasks = [*bus._tasks, *(t for t in (bus._listener, bus._writer) if t is not None)]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    bus._tasks, bus._listener, bus._writer = [], None, None
+    await bus._redis.aclose()
+
+
+async def test_two_workers_take_half_the_shards_each(app: Application, prefix: str) -> None:
     calls: list[str] = []
-    first = redis_bus(app, router_with(calls), prefix, workers=2, lease_seconds=0.3)
+    first = redis_bus(app, router_with(calls), prefix, workers=4, lease_seconds=0.3)
+    second = redis_bus(app, router_with(calls), prefix, workers=4, lease_seconds=0.3)
+    await first.start()
+    await wait_until(lambda: len(first.held) == 4, "the only worker reads every shard")
+    await second.start()
+    await wait_until(
+        lambda: len(first.held) == 2 and len(second.held) == 2, "the shards spread over two"
+    )
+    assert not first.held & second.held
+    deliveries = [await second.publish(command(f"u{i}", f"/skill note {i}")) for i in range(12)]
+    assert sorted(await asyncio.gather(*deliveries)) == ["handled"] * 12
+    await first.stop()  # leaves: the second takes its shards at once
+    await wait_until(lambda: len(second.held) == 4, "the survivor reads every shard")
+    await second.stop()
+    assert sorted(calls, key=int) == [str(i) for i in range(12)]
+
+
+async def test_a_dead_workers_shards_and_pending_entries_move(
+    app: Application, prefix: str
+) -> None:
+    calls: list[str] = []
+    started = asyncio.Event()
+    hanging = Router()
+
+    @hanging.command("note", summary="never finishes")
+    async def hang(ctx: Context, args: Args) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    first = redis_bus(app, hanging, prefix, workers=2, lease_seconds=0.3)
     second = redis_bus(app, router_with(calls), prefix, workers=2, lease_seconds=0.3)
     await first.start()
-    await asyncio.sleep(0.05)
     await second.start()
-    await asyncio.sleep(0.05)
-    assert first._held == {0, 1} and second._held == set()  # the second stands by
-    await first.stop()  # lets its leases go: the second takes over
-    delivery = await second.publish(command("carol", "/skill note 4"))
-    assert await asyncio.wait_for(delivery, 5) == "handled"
-    assert second._held
+    await wait_until(lambda: len(first.held) == 1 == len(second.held), "one shard each")
+    users = (f"p{i}" for i in range(100))
+    author = next(u for u in users if shard_of_user(first, u) in first.held)
+    delivery = await second.publish(command(author, "/skill note 9"))
+    await wait_until(started.is_set, "the first worker has read it and is handling it")
+    await crash(first)  # dies with the entry read and not acked; its lease lapses
+    await wait_until(lambda: len(second.held) == 2, "the survivor takes the dead one's shard")
+    assert await asyncio.wait_for(delivery, 10) == "handled"  # reclaimed and handled again
+    late = await second.publish(command(author, "/skill note 10"))
+    assert await asyncio.wait_for(late, 10) == "handled"
     await second.stop()
-    assert calls == ["4"]
+    assert calls == ["9", "10"]
 
 
-async def test_no_text_stays_in_redis_once_handled(
-    app: Application, console: ConsoleClient, redis: aioredis.Redis, prefix: str
+def shard_of_user(bus: RedisStreamsBus, user: str) -> int:
+    return bus._streams.index(bus.stream_of(command(user, "x")))
+
+
+async def test_an_entry_moved_to_another_stream_does_not_open(
+    app: Application, prefix: str, redis: aioredis.Redis
 ) -> None:
-    await console.say("admin", "team", "/skill admin observe #team")
-    await console.say("carol", "team", "carol-never-agreed-words")
-    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=500)]
-    for key in keys:
-        if await redis.type(key) == "stream" and not key.endswith(":dead"):
-            entries = await redis.xrange(key)
-            assert not any("carol-never-agreed-words" in str(f) for _, f in entries), key
+    calls: list[str] = []
+    publisher = redis_bus(app, router_with(calls), prefix, workers=2)
+    event = command("alice", "/skill note 1")
+    await publisher.publish(event)  # its outcome never comes: the entry won't open
+    await publisher.stop()
+    bus = redis_bus(app, router_with(calls), prefix, workers=2)
+    source = bus.stream_of(event)
+    target = next(s for s in bus._streams if s != source)
+    [(entry_id, fields)] = await redis.xrange(source)
+    await redis.xadd(target, fields)
+    await redis.xdel(source, entry_id)
+    await bus.start()
+    await wait_until(lambda: redis.xlen(bus.dead_letter_stream), "the moved entry is dead-lettered")
+    await bus.stop()
+    [(_, record)] = await redis.xrange(bus.dead_letter_stream)
+    assert record["reason"] == "undecodable" and calls == []
+
+
+# -- what Redis holds ----------------------------------------------------------------------
+
+SECRET_WORDS = {
+    "agreed": "Zq7 shipped the invoice rounding fix",
+    "never_agreed": "Kw4 thinks the reorg is a mistake",
+    "dm": "Jx9 my doctor said I need surgery",
+    "queued": "Vb2 queued words nobody has read yet",
+}
+
+
+async def test_redis_holds_no_message_text_and_no_user_ids(
+    app: Application, console: ConsoleClient, prefix: str, redis: aioredis.Redis
+) -> None:
+    """DUMP of every key of the bus (what RDB, AOF and replicas get) and XRANGE: no words
+    of anyone, consenting or not, handled or still queued, and no user or channel id."""
+    agreed, never, channel = "u-agr-5f3e9a", "u-nev-7c21d4", "ch-q8r2x"
+    await console.say("admin", channel, f"/skill admin observe #{channel}")
+    await console.opt_in(agreed)
+    await console.say(agreed, channel, SECRET_WORDS["agreed"])
+    await console.say(never, channel, SECRET_WORDS["never_agreed"])
+    await console.say(never, f"dm:{never}", SECRET_WORDS["dm"])
+    assert await end_to_end.count("observations") == 1
+    # An entry still waiting on a stream nobody reads yet.
+    idle = redis_bus(app, build_router(), prefix)
+    await idle.publish(
+        message_event(PostedMessage(never, channel, SECRET_WORDS["queued"]), "q1", "mq1")
+    )
+    raw = aioredis.from_url(REDIS_URL, decode_responses=False)
+    try:
+        held = await everything_under(raw, prefix)
+        assert b":stream:" in held and len(held) > 1000  # it did read the bus's keys
+        # The same search finds words when they are there, even LZF-compressed in a DUMP.
+        control = f"apprentice-control:{uuid.uuid4().hex}"
+        await raw.xadd(control, {"e": (SECRET_WORDS["never_agreed"] + " ") * 8 + never})
+        found = await everything_under(raw, control)
+        await raw.delete(control)
+    finally:
+        await raw.aclose()
+        await idle.stop()
+    assert SECRET_WORDS["never_agreed"].encode() in found and never.encode() in found
+    for name, words in SECRET_WORDS.items():
+        for word in words.split():
+            if len(word) >= 6:  # distinctive: random ciphertext won't hold one by chance
+                assert word.encode() not in held, (name, word)
+    for identifier in (agreed, never, channel, "admin"):
+        assert identifier.encode() not in held, identifier

@@ -10,6 +10,7 @@ import structlog
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
+from bot.pg_locks import MIGRATIONS_LOCK, holding
 from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -98,7 +99,11 @@ async def upgrade(settings: Settings) -> None:
         if event == "apply_done":
             applied.append(name)
 
-    await migrate(config=tortoise_config(settings), progress=progress)
+    if settings.is_sqlite:
+        await migrate(config=tortoise_config(settings), progress=progress)
+    else:  # several processes (roles, replicas) start together: one migrates at a time
+        async with holding(settings.db_url, MIGRATIONS_LOCK):
+            await migrate(config=tortoise_config(settings), progress=progress)
     if applied:
         log.info("db.migrated", applied=applied)
 

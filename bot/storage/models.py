@@ -369,3 +369,15 @@ class WebSession(Model):
 
     class Meta:
         table = "web_sessions"
+
+
+class ScheduledRunClaim(Model):
+    """One scheduled run slot (`schedule-<id>-<time>`), claimed by the scheduler that runs it:
+    two schedulers overlapping (a lock changing hands) never run the same slot twice."""
+
+    id = fields.IntField(primary_key=True)
+    slot = fields.CharField(max_length=128, unique=True)
+    claimed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "scheduled_run_claims"
