@@ -40,6 +40,7 @@ def _with_engine(work: Callable[..., Awaitable[T]]) -> T:
     async def go() -> T:
         vault = Vault(load_master_key(settings))
         await open_database(settings)
+        await vault.load_service_keys()
         engine = SkillEngine(
             settings=settings,
             ledger=ConsentLedger(Terms.of(settings)),

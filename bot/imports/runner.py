@@ -125,6 +125,7 @@ async def import_session(settings: Settings) -> AsyncIterator[Importer]:
     """Open the database (bringing its schema up to date) for one import, then close it."""
     vault = Vault(load_master_key(settings))
     await open_database(settings)
+    await vault.load_service_keys()  # the keyed hashes of linked e-mail addresses need them
     importer = Importer(settings, vault)
     try:
         yield importer
