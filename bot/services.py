@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.audit import AuditLog
 from bot.consent.ledger import ConsentLedger
 from bot.directory import Directory
+from bot.metrics import Metrics
 from bot.observations import ObservationStore
 from bot.outbox import Outbox
 from bot.people import People
@@ -58,3 +59,4 @@ class Services:
     outbox: Outbox
     router: Router
     skills: SkillsPort | None = None  # the skills engine and its scheduler
+    metrics: Metrics = field(default_factory=Metrics)  # counts only: /metrics (bot/health.py)

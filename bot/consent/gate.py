@@ -7,12 +7,14 @@ builds the gate itself, and there is no setting that turns it off.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from bot.consent.ledger import ConsentLedger
 from bot.consent.notices import Purpose
+from bot.consent.view import ConsentView
 from bot.directory import Directory
 from bot.events import Event, EventKind
 from bot.storage.models import Channel, Person, Tenant
@@ -77,12 +79,30 @@ def _make_observed(**fields: object) -> ObservedMessage:
 
 
 class ConsentGate:
+    """Decides from an in-memory view of grants and observed channels (bot/consent/view.py),
+    refreshed before every batch, so a withdrawal stops what is queued behind it."""
+
     def __init__(self, ledger: ConsentLedger, directory: Directory) -> None:
-        self._ledger = ledger
-        self._directory = directory
+        self._view = ConsentView(ledger, directory)
+
+    @property
+    def epoch(self) -> int:
+        """Moves whenever consent or a channel changed: decisions taken before may be stale."""
+        return self._view.epoch
+
+    def close(self) -> None:
+        self._view.close()
 
     async def admit(self, event: Event) -> ObservedMessage | Refused:
         """Decide, at the moment the event is processed, whether it may be observed."""
+        return (await self.admit_many([event]))[0]
+
+    async def admit_many(self, events: Sequence[Event]) -> list[ObservedMessage | Refused]:
+        """Decide for a batch, each event as it stands now (after any change elsewhere)."""
+        await self._view.refresh()
+        return [await self._decide(event) for event in events]
+
+    async def _decide(self, event: Event) -> ObservedMessage | Refused:
         if event.kind is not EventKind.MESSAGE or event.deleted:
             return Refused(Refusal.NOT_A_MESSAGE)
         if event.actor.is_bot:
@@ -91,19 +111,21 @@ class ConsentGate:
             return Refused(Refusal.PRIVATE)
         if not event.text.strip():
             return Refused(Refusal.EMPTY)
-        tenant = await self._directory.find_tenant(event.platform, event.tenant)
+        view = self._view
+        tenant = await view.tenant(event.platform, event.tenant)
         if tenant is None:
             return Refused(Refusal.NOT_OBSERVED)
-        channel = await self._directory.observed_channel(tenant, event.conversation.id)
+        channel = await view.observed_channel(tenant, event.conversation.id)
         if channel is None:
             return Refused(Refusal.NOT_OBSERVED)
-        if not await self._ledger.covers(tenant, event.actor.id, channel.channel_id):
+        grant = await view.grant(tenant, event.actor.id, Purpose.OBSERVE)
+        if grant is None or not grant.covers(channel.channel_id):
             return Refused(Refusal.NO_GRANT, tenant)
-        if event.imported and not await self._ledger.covers(
-            tenant, event.actor.id, channel.channel_id, Purpose.BACKFILL
-        ):
-            return Refused(Refusal.NO_BACKFILL_GRANT, tenant)
-        person = await Person.get_or_none(tenant=tenant, user_id=event.actor.id)
+        if event.imported:
+            history = await view.grant(tenant, event.actor.id, Purpose.BACKFILL)
+            if history is None or not history.covers(channel.channel_id):
+                return Refused(Refusal.NO_BACKFILL_GRANT, tenant)
+        person = await view.person(tenant, event.actor.id)
         if person is None:  # a grant always makes the person; this is a race with erasure
             return Refused(Refusal.NO_GRANT, tenant)
         return _make_observed(
@@ -119,6 +141,4 @@ class ConsentGate:
 
     async def may_prompt(self, tenant: Tenant, user_id: str) -> bool:
         """Offer the notice unprompted only once per version, and never after an answer."""
-        if await self._ledger.has_answered(tenant, user_id, Purpose.OBSERVE):
-            return False
-        return await self._ledger.mark_prompted(tenant, user_id, Purpose.OBSERVE)
+        return await self._view.may_prompt(tenant, user_id)

@@ -8,6 +8,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from bot.consent.changes import Change, ConsentChanges
 from bot.consent.notices import Notice, Purpose, current_version
 from bot.storage.models import ConsentEvent, ConsentPrompt, Tenant
 
@@ -26,6 +27,9 @@ class Mechanism:
 
 
 class ConsentLedger:
+    def __init__(self, changes: ConsentChanges | None = None) -> None:
+        self.changes = changes or ConsentChanges()  # the gates' views hear of every answer
+
     async def grant(
         self,
         tenant: Tenant,
@@ -50,7 +54,7 @@ class ConsentLedger:
         mechanism: Mechanism,
         channels: list[str] | None,
     ) -> ConsentEvent:
-        return await ConsentEvent.create(
+        answer = await ConsentEvent.create(
             tenant=tenant,
             user_id=user_id,
             action=action,
@@ -63,6 +67,8 @@ class ConsentLedger:
             mechanism=mechanism.kind,
             mechanism_ref=mechanism.ref,
         )
+        await self.changes.announce(Change(tenant.id, user_id=user_id))
+        return answer
 
     async def withdraw(
         self,
@@ -76,7 +82,7 @@ class ConsentLedger:
         latest = await self._latest(tenant, user_id, purpose)
         if latest is None or latest.action != GRANT:
             return None
-        return await ConsentEvent.create(
+        withdrawal = await ConsentEvent.create(
             tenant=tenant,
             user_id=user_id,
             action=WITHDRAW,
@@ -90,6 +96,8 @@ class ConsentLedger:
             mechanism_ref=mechanism.ref,
             by_admin=by_admin,
         )
+        await self.changes.announce(Change(tenant.id, user_id=user_id))
+        return withdrawal
 
     async def live_grant(
         self, tenant: Tenant, user_id: str, purpose: Purpose = Purpose.OBSERVE
