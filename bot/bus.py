@@ -79,8 +79,7 @@ class InProcessBus:
         """Events waiting in the queues (not yet taken by a worker)."""
         return sum(queue.qsize() for queue in self._queues)
 
-    @property
-    def running(self) -> bool:
+    async def ready(self) -> bool:
         """Whether every worker is alive (for /readyz)."""
         return bool(self._tasks) and not any(task.done() for task in self._tasks)
 

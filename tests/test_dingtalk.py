@@ -424,6 +424,8 @@ async def test_admin_observe_posts_a_visible_notice_in_the_group(
     await say(fake, ADMIN, " skill admin observe #TeamAlpha", TEAM, at_bot=True)
     notice = await fake.wait_in_group(TEAM, "now observes #Team Alpha")
     assert "/skill optin" in notice.text
+    # The notice goes out before the channel is marked: wait for the admin's confirmation.
+    await fake.wait_in_group(TEAM, "is now observed")
     assert await count("channels", "channel_id = ? AND observed = 1", TEAM.id) == 1
 
 
