@@ -108,10 +108,10 @@ class InProcessBus:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
         key = dedupe_key(event)
-        self._metrics.events_in.labels(platform=event.platform).inc()
+        self._metrics.received(event.platform)
         if key in self._seen:
             future.set_result(Outcome.DUPLICATE)
-            self._metrics.duplicates.labels(platform=event.platform).inc()
+            self._metrics.duplicate(event.platform)
             log.info("bus.duplicate", event_id=event.id, platform=event.platform)
             return Delivery(future, duplicate=True)
         self._seen[key] = None

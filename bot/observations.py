@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
 from collections import OrderedDict
@@ -49,6 +50,7 @@ COLUMNS = (
     "ciphertext",
     "created_at",
 )
+INSERT_CHUNK = 500  # rows per statement (9 values each: far below the parameter limits)
 ERASE_BATCH = 5_000  # rows deleted per statement when a person is erased
 
 StillAdmitted = Callable[[list[int]], Awaitable[set[int]]]
@@ -62,7 +64,6 @@ class _Row:
     message: ObservedMessage
     row_id: uuid.UUID
     text: str
-    update: bool = False  # an edit of a row already stored
 
 
 class ObservationStore:
@@ -86,16 +87,17 @@ class ObservationStore:
     async def store_many(
         self, messages: Sequence[ObservedMessage], still_admitted: StillAdmitted | None = None
     ) -> list[bool]:
-        """Redact, encrypt and write a batch in one transaction; True for each message kept.
+        """Redact, encrypt and write a batch with one statement; True for each message kept.
 
-        The unique (tenant, message id) makes a retried batch a no-op. `still_admitted` is
-        asked, right before the write, which of the batch's positions may still be stored
-        (consent may have changed while the batch was redacted)."""
+        The unique (tenant, message id) makes a retried batch a no-op (the insert skips what
+        is stored and says what it wrote). `still_admitted` is asked, right before the write,
+        which of the batch's positions may still be stored (consent may have changed while
+        the batch was redacted)."""
         for message in messages:
             if not isinstance(message, ObservedMessage):
                 raise TypeError("only messages admitted by the ConsentGate can be stored")
         stored = [False] * len(messages)
-        rows = await self._new_or_edited(messages)
+        rows = self._first_of_each(messages)
         if not rows:
             return stored
         texts = await self._redactor.redact_all([row.message.text for row in rows])
@@ -105,18 +107,16 @@ class ObservationStore:
             keep = await still_admitted([row.index for row in rows])
             rows = [row for row in rows if row.index in keep]
         rows = [row for row in rows if not self._was_deleted(row.message)]
-        inserts = [row for row in rows if not row.update]
-        for row in await self._insert(inserts):
-            stored[row.index] = True
+        written = await self._insert(rows)
         for row in rows:
-            if row.update:
-                sealed = self._seal(row.message.person, row.row_id, row.text)
-                await Observation.filter(id=row.row_id).update(ciphertext=sealed)
-                stored[row.index] = True
+            stored[row.index] = row.index in written
+        edits = [row for row in rows if row.message.edited and row.index not in written]
+        for index in await self._replace(edits):
+            stored[index] = True
         return stored
 
-    async def _new_or_edited(self, messages: Sequence[ObservedMessage]) -> list[_Row]:
-        """The batch's messages not stored yet (first of each id), and edits of stored ones."""
+    def _first_of_each(self, messages: Sequence[ObservedMessage]) -> list[_Row]:
+        """One row per message id in the batch (an edit right behind its message wins)."""
         first: dict[tuple[int, str], _Row] = {}
         for index, message in enumerate(messages):
             key = (message.tenant.id, message.message_id)
@@ -125,39 +125,47 @@ class ObservationStore:
             if key not in first:
                 first[key] = _Row(index, message, uuid.uuid4(), message.text)
             elif message.edited and first[key].message.person.id == message.person.id:
-                earlier = first[key]  # an edit right behind its message: keep the new text
-                first[key] = _Row(index, message, earlier.row_id, message.text)
-        by_tenant: dict[int, list[str]] = {}
-        for tenant_id, message_id in first:
-            by_tenant.setdefault(tenant_id, []).append(message_id)
-        for tenant_id, message_ids in by_tenant.items():
-            existing = await Observation.filter(
-                tenant_id=tenant_id, message_id__in=message_ids
-            ).values_list("id", "message_id", "person_id")
-            for row_id, message_id, person_id in existing:
-                row = first.pop((tenant_id, str(message_id)))
-                if row.message.edited and _same(person_id, row.message.person.id):
-                    first[(tenant_id, str(message_id))] = _Row(
-                        row.index, row.message, _uuid(row_id), row.text, update=True
-                    )
+                first[key] = _Row(index, message, first[key].row_id, message.text)
         return sorted(first.values(), key=lambda row: row.index)
 
-    async def _insert(self, rows: list[_Row]) -> list[_Row]:
-        """One transaction for the batch; row by row only when the batch was refused."""
+    async def _replace(self, edits: list[_Row]) -> list[int]:
+        """Edits of messages stored before: new text under the same row, same author only."""
+        done: list[int] = []
+        for row in edits:
+            message = row.message
+            existing = await Observation.get_or_none(
+                tenant_id=message.tenant.id, message_id=message.message_id
+            )
+            if existing is None or existing.person_id != message.person.id:
+                continue
+            existing.ciphertext = self._seal(message.person, existing.id, row.text)
+            await existing.save(update_fields=["ciphertext"])
+            done.append(row.index)
+        return done
+
+    async def _insert(self, rows: list[_Row]) -> set[int]:
+        """One INSERT … ON CONFLICT DO NOTHING RETURNING for the batch: the positions written.
+        Row by row only when the database refused the batch (an author erased meanwhile)."""
         if not rows:
-            return []
+            return set()
         db = Observation._meta.db
         created = datetime.now(UTC)
-        values = [self._values(row, created) for row in rows]
         dialect = db.capabilities.dialect
+        written: set[int] = set()
         if dialect in ("sqlite", "postgres"):
             try:
-                await db.execute_many(_insert_sql(dialect), values)
-                return rows
+                for start in range(0, len(rows), INSERT_CHUNK):
+                    chunk = rows[start : start + INSERT_CHUNK]
+                    values = [v for row in chunk for v in self._values(row, created)]
+                    _, returned = await db.execute_query(_insert_sql(dialect, len(chunk)), values)
+                    ids = {str(r["message_id"]) for r in returned}
+                    written.update(row.index for row in chunk if row.message.message_id in ids)
+                return written
             except IntegrityError:
                 pass  # e.g. a person erased meanwhile (no such person any more): one by one
-        kept: list[_Row] = []
         for row in rows:
+            if row.index in written:
+                continue
             message = row.message
             try:
                 await Observation.create(
@@ -170,10 +178,10 @@ class ObservationStore:
                     occurred_at=message.occurred_at,
                     ciphertext=self._seal(message.person, row.row_id, row.text),
                 )
-            except IntegrityError:  # the same message stored concurrently, or its author gone
+            except IntegrityError:  # the same message stored already, or its author gone
                 continue
-            kept.append(row)
-        return kept
+            written.add(row.index)
+        return written
 
     def _values(self, row: _Row, created: datetime) -> list[object]:
         message = row.message
@@ -265,18 +273,22 @@ class ObservationStore:
         return self._keys[person.id]
 
 
-def _insert_sql(dialect: str) -> str:
-    marks = ", ".join("?" if dialect == "sqlite" else f"${i}" for i in range(1, len(COLUMNS) + 1))
+@functools.cache
+def _insert_sql(dialect: str, rows: int) -> str:
+    """A multi-row insert that skips stored message ids and names the ones it wrote."""
+    width = len(COLUMNS)
+    if dialect == "sqlite":
+        groups = ["(" + ", ".join(["?"] * width) + ")"] * rows
+    else:
+        groups = [
+            "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")"
+            for r in range(rows)
+        ]
     columns = ", ".join(f'"{c}"' for c in COLUMNS)
-    return f'INSERT INTO "observations" ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING'
-
-
-def _uuid(value: object) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def _same(stored_person: object, person_id: uuid.UUID) -> bool:
-    return _uuid(stored_person) == person_id
+    return (
+        f'INSERT INTO "observations" ({columns}) VALUES {", ".join(groups)} '
+        'ON CONFLICT DO NOTHING RETURNING "message_id"'
+    )
 
 
 def _is_uuid(value: str) -> bool:

@@ -89,7 +89,7 @@ class Pipeline:
     async def process(self, event: Event) -> str:
         """Handle one event; returns what became of it (an Outcome or a Refusal value)."""
         if event.actor.is_bot:
-            self._metrics.dropped_by_consent.labels(reason=Refusal.FROM_A_BOT.value).inc()
+            self._metrics.dropped(Refusal.FROM_A_BOT.value)
             return Refusal.FROM_A_BOT.value
         if event.kind is EventKind.MESSAGE:
             return await self._message(event)
@@ -138,7 +138,7 @@ class Pipeline:
                 if isinstance(verdict, ObservedMessage):
                     kept.add(i)
                 else:
-                    self._metrics.dropped_by_consent.labels(reason=verdict.reason.value).inc()
+                    self._metrics.dropped(verdict.reason.value)
                     outcomes[run[where_in_run[i]]] = verdict.reason.value
             return kept
 
@@ -153,7 +153,7 @@ class Pipeline:
     async def _refused(self, event: Event, verdict: Refused) -> str:
         """What happens to a message the gate refused: perhaps a word to its author."""
         log.debug("message.not_observed", event_id=event.id, reason=verdict.reason.value)
-        self._metrics.dropped_by_consent.labels(reason=verdict.reason.value).inc()
+        self._metrics.dropped(verdict.reason.value)
         if event.imported:  # history imports never DM anyone
             return verdict.reason.value
         if event.conversation.kind is ConversationKind.DM and event.text.strip():

@@ -61,5 +61,10 @@ async def bump_generation() -> None:
 
 async def current_generation() -> int:
     """The number of changes so far, as every process sees it."""
-    row = await ConsentGeneration.get_or_none(id=GENERATION_ROW)
-    return row.value if row is not None else 0
+    # Read before every batch: plain SQL, not a model instance.
+    db = ConsentGeneration._meta.db
+    mark = "?" if db.capabilities.dialect == "sqlite" else "$1"
+    _, rows = await db.execute_query(
+        f"SELECT value FROM consent_generation WHERE id = {mark}", [GENERATION_ROW]
+    )
+    return int(rows[0]["value"]) if rows else 0

@@ -39,6 +39,7 @@ class ConsentView:
     def __init__(self, ledger: ConsentLedger, directory: Directory) -> None:
         self._ledger = ledger
         self._directory = directory
+        self._tenants: dict[tuple[str, str], Tenant] = {}
         self._channels: dict[tuple[int, str], Channel | None] = {}
         self._grants: dict[tuple[int, str, Purpose], Grant | None] = {}
         self._people: dict[tuple[int, str], Person | None] = {}
@@ -89,7 +90,13 @@ class ConsentView:
         return False
 
     async def tenant(self, platform: str, external_id: str) -> Tenant | None:
-        return await self._directory.find_tenant(platform, external_id)  # it keeps tenants
+        key = (platform, external_id)
+        if key in self._tenants:  # tenants are never deleted
+            return self._tenants[key]
+        tenant = await self._directory.find_tenant(platform, external_id)
+        if tenant is not None:
+            self._tenants[key] = tenant
+        return tenant
 
     async def observed_channel(self, tenant: Tenant, channel_id: str) -> Channel | None:
         key = (tenant.id, channel_id)
