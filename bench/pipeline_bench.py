@@ -50,12 +50,13 @@ SHARE_WITH_PII = 0.2
 BATCH = 500
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL")
 
-WORDS = (
+PROSE = (
     "deploy rollback invoice checkout latency review migration schema queue worker retry "
     "cache index report weekly sprint blocker standup customer ticket release hotfix "
     "dashboard alert oncall budget roadmap design spec test flaky build pipeline vendor "
     "contract 发布 回滚 接口 延迟 评审 周报 需求 测试 上线 监控 告警 数据库"
-).split()
+)
+WORDS = PROSE.split()
 PII = (
     "mail me at {n}.lee@example.com",
     "call 13812{n:06d}",
@@ -101,9 +102,7 @@ def ceiling(messages: list[tuple[str, str, str]]) -> float:
 
 def raw_rows(count: int) -> list[tuple[Any, ...]]:
     now = datetime.now(UTC)
-    return [
-        (str(uuid.uuid4()), 1, f"m{i}", now, os.urandom(180), now) for i in range(count)
-    ]
+    return [(str(uuid.uuid4()), 1, f"m{i}", now, os.urandom(180), now) for i in range(count)]
 
 
 async def raw_insert_sqlite(path: Path, count: int) -> float:
@@ -197,7 +196,9 @@ async def check(app: Application, messages: list[tuple[str, str, str]], outcomes
     for row in await Observation.all().limit(200).prefetch_related("person"):
         person = row.person
         key = vault.unwrap(person.wrapped_key, key_ref(person.tenant_id, person.id))
-        text = vault.decrypt(key, row.ciphertext, observation_aad(person.tenant_id, person.id, row.id))
+        text = vault.decrypt(
+            key, row.ciphertext, observation_aad(person.tenant_id, person.id, row.id)
+        )
         author, original, _ = by_id[row.message_id]
         if person.user_id != author or text != redact(original):
             problems.append(f"row {row.message_id} does not hold its author's redacted text")
@@ -225,16 +226,22 @@ async def main() -> None:
     messages = traffic()
     consented = [m for m in messages if m[0].startswith("user")]
     top = ceiling(consented)
-    print(f"messages: {len(messages)} ({len(consented)} from {CONSENTING} consenting authors, "
-          f"{len(messages) - len(consented)} from {OTHERS} others); ~{SHARE_WITH_PII:.0%} with PII")
+    print(
+        f"messages: {len(messages)} ({len(consented)} from {CONSENTING} consenting authors, "
+        f"{len(messages) - len(consented)} from {OTHERS} others); ~{SHARE_WITH_PII:.0%} with PII"
+    )
     print(f"ceiling, redact + AES-GCM alone (one core)   : {top:9.0f} msg/s")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         raw = await raw_insert_sqlite(root / "raw.db", len(consented))
-        rate, verdict = await live(Settings(data_dir=root / "live", demo=False, web_port=0), messages)
+        rate, verdict = await live(
+            Settings(data_dir=root / "live", demo=False, web_port=0), messages
+        )
         print(f"SQLite raw batched insert ({BATCH}/transaction) : {raw:9.0f} rows/s")
-        print(f"SQLite live ingest                          : {rate:9.0f} msg/s "
-              f"= {rate / top:.2f}x the ceiling  [{verdict}]")
+        print(
+            f"SQLite live ingest                          : {rate:9.0f} msg/s "
+            f"= {rate / top:.2f}x the ceiling  [{verdict}]"
+        )
         if POSTGRES_URL:
             url, handle = await scratch_postgres(POSTGRES_URL)
             try:
@@ -243,15 +250,15 @@ async def main() -> None:
                 await drop_postgres(handle)
             url, handle = await scratch_postgres(POSTGRES_URL)
             try:
-                settings = Settings(
-                    data_dir=root / "pg", demo=False, web_port=0, database_url=url
-                )
+                settings = Settings(data_dir=root / "pg", demo=False, web_port=0, database_url=url)
                 rate, verdict = await live(settings, messages)
             finally:
                 await drop_postgres(handle)
             print(f"PostgreSQL raw batched insert (executemany) : {raw:9.0f} rows/s")
-            print(f"PostgreSQL live ingest                      : {rate:9.0f} msg/s "
-                  f"= {rate / top:.2f}x the ceiling  [{verdict}]")
+            print(
+                f"PostgreSQL live ingest                      : {rate:9.0f} msg/s "
+                f"= {rate / top:.2f}x the ceiling  [{verdict}]"
+            )
         else:
             print("PostgreSQL: set BENCH_POSTGRES_URL to measure it too")
 
