@@ -243,6 +243,9 @@ async def main() -> None:
             f"= {rate / top:.2f}x the ceiling  [{verdict}]"
         )
         if POSTGRES_URL:
+            from tortoise.backends.base.executor import EXECUTOR_CACHE  # noqa: PLC0415
+
+            EXECUTOR_CACHE.clear()  # tortoise keys its INSERT SQL by connection name, not dialect
             url, handle = await scratch_postgres(POSTGRES_URL)
             try:
                 raw = await raw_insert_postgres(url, len(consented))
