@@ -157,7 +157,8 @@ class ObservationStore:
                 for start in range(0, len(rows), INSERT_CHUNK):
                     chunk = rows[start : start + INSERT_CHUNK]
                     values = [v for row in chunk for v in self._values(row, created)]
-                    _, returned = await db.execute_query(_insert_sql(dialect, len(chunk)), values)
+                    # execute_query_dict fetches the RETURNING rows (execute_query would not)
+                    returned = await db.execute_query_dict(_insert_sql(dialect, len(chunk)), values)
                     ids = {str(r["message_id"]) for r in returned}
                     written.update(row.index for row in chunk if row.message.message_id in ids)
                 return written

@@ -8,6 +8,7 @@ import asyncio
 import random
 import uuid
 from dataclasses import replace
+from pathlib import Path
 
 from adapters.console.normalize import Click, PostedMessage, message_event
 from bot.app import Application
@@ -16,6 +17,8 @@ from bot.consent.notices import Purpose
 from bot.directory import Directory
 from bot.events import Event
 from bot.storage.models import Observation, Person
+from tests.conftest import make_settings
+from tests.test_migrations import postgres_database  # noqa: F401 - a fixture
 
 PEOPLE = [f"user{i}" for i in range(12)]
 
@@ -129,3 +132,23 @@ async def test_an_edit_in_the_same_batch_keeps_the_new_text(app: Application) ->
     person = await Person.get(user_id="alice")
     texts = [o.text for o in await app.services.observations.read(person)]
     assert texts == ["second wording"]
+
+
+async def test_batches_on_postgresql_store_once_and_say_so(
+    tmp_path: Path,
+    postgres_database: str,  # noqa: F811 - the fixture imported above
+) -> None:
+    app = Application(make_settings(tmp_path / "data", database_url=postgres_database))
+    await app.start(serve_web=False)
+    try:
+        await observe_and_opt_in(app, ["alice", "bob"])
+        assert app.bus is not None
+        events = [said(u, f"note {n}", f"{u}-{n}") for u in ("alice", "bob") for n in range(40)]
+        outcomes = await asyncio.gather(*[await app.bus.publish(e) for e in events])
+        assert set(outcomes) == {"stored"}
+        again = [said(u, f"note {n}", f"{u}-{n}") for u in ("alice", "bob") for n in range(40)]
+        outcomes = await asyncio.gather(*[await app.bus.publish(e) for e in again])
+        assert set(outcomes) == {"already_stored"}
+        assert await Observation.all().count() == 80
+    finally:
+        await app.stop()
