@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 
 import structlog
@@ -63,15 +63,14 @@ class Pipeline:
     async def _observe_isolated(
         self, events: Sequence[Event], run: list[int], outcomes: list[str]
     ) -> None:
-        """A run as one batch; if the batch fails, each message alone (a retry is a no-op
-        for what was stored: the message id is unique)."""
+        """A run as one batch; if the gate fails on it, each message alone."""
         if not run:
             return
         started = time.perf_counter()
         try:
             await self._observe_run(events, run, outcomes)
-        except Exception as exc:  # isolate: one bad message must not sink its batch
-            log.warning("ingest.batch_failed", size=len(run), error=type(exc).__name__)
+        except Exception as exc:  # the gate failed (before anything was stored or sent)
+            log.warning("ingest.gate_failed", size=len(run), error=type(exc).__name__)
             for index in run:
                 outcomes[index] = await self._process_isolated(events[index])
         self._metrics.ingest_batch_seconds.observe(time.perf_counter() - started)
@@ -144,11 +143,41 @@ class Pipeline:
 
         if not admitted:
             return
-        stored = await self._services.observations.store_many(admitted, still_admitted)
+        store = self._services.observations.store_many
+        try:
+            stored: list[bool | None] = list(await store(admitted, still_admitted))
+        except Exception as exc:
+            if len(admitted) == 1:
+                raise  # one event (e.g. the Redis bus): its caller retries it
+            # Isolate: store each alone (what was stored is skipped: the id is unique), so
+            # one bad message does not sink its batch, and no refused author hears twice.
+            log.warning("ingest.batch_failed", size=len(admitted), error=type(exc).__name__)
+            stored = [
+                await self._store_alone(i, admitted, still_admitted) for i in range(len(admitted))
+            ]
         for i, kept in enumerate(stored):
             index = run[where_in_run[i]]
-            if outcomes[index] == Outcome.IGNORED:  # not refused on the second look
+            if kept is None:
+                outcomes[index] = Outcome.FAILED
+            elif outcomes[index] == Outcome.IGNORED:  # not refused on the second look
                 outcomes[index] = Outcome.STORED if kept else Outcome.ALREADY_STORED
+
+    async def _store_alone(
+        self,
+        i: int,
+        admitted: list[ObservedMessage],
+        still_admitted: Callable[[list[int]], Awaitable[set[int]]],
+    ) -> bool | None:
+        """Store one message of a failed batch; None when it fails on its own too."""
+
+        async def still(_: list[int]) -> set[int]:
+            return {0} if await still_admitted([i]) else set()
+
+        try:
+            return (await self._services.observations.store_many([admitted[i]], still))[0]
+        except Exception as exc:
+            log.error("ingest.message_failed", error=type(exc).__name__, where=where(exc))
+            return None
 
     async def _refused(self, event: Event, verdict: Refused) -> str:
         """What happens to a message the gate refused: perhaps a word to its author."""

@@ -152,3 +152,16 @@ async def test_batches_on_postgresql_store_once_and_say_so(
         assert await Observation.all().count() == 80
     finally:
         await app.stop()
+
+
+async def test_one_message_that_cannot_be_stored_does_not_sink_its_batch(
+    app: Application,
+) -> None:
+    await observe_and_opt_in(app, ["alice"])
+    assert app.bus is not None
+    events = [said("alice", f"note {n}", f"m{n}") for n in range(20)]
+    events[7] = said("alice", "a lone surrogate \ud800 cannot be encoded", "m7")
+    outcomes = [await d for d in [await app.bus.publish(e) for e in events]]
+    assert outcomes[7] == "failed"
+    assert outcomes[:7] + outcomes[8:] == ["stored"] * 19
+    assert await stored_ids("alice") == {f"m{n}" for n in range(20) if n != 7}
