@@ -413,6 +413,8 @@ async def test_forget_erases_everything_and_sends_a_receipt(
     await say(fake, ALICE, "/skill forget")
     receipt = await fake.wait_dm(ALICE, "Erasure receipt")
     assert "messages deleted: 1" in receipt.text
+    assert bot.eraser is not None
+    await bot.eraser.idle()  # the key went with the receipt; the rows go in the background
     assert await count("observations") == 0
 
 
@@ -458,6 +460,8 @@ async def test_admin_revoke_erases_and_notifies_the_person(
     await say(fake, ADMIN, f"/skill admin revoke @{ALICE.staff_id}", TEAM)
     await fake.wait_in_group(TEAM, f"Revoked @{ALICE.staff_id}: 1 messages deleted")
     await fake.wait_dm(ALICE, "An admin of this workspace revoked")
+    assert bot.eraser is not None
+    await bot.eraser.idle()  # the key went with the receipt; the rows go in the background
     assert await count("observations") == 0
 
 
