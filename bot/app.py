@@ -18,9 +18,11 @@ from bot.audit import open_audit_log
 from bot.bus import InProcessBus
 from bot.bus_redis import RedisStreamsBus
 from bot.composition import admin_sections, build_router, skills_runtime
+from bot.consent.erasure import Eraser
 from bot.consent.ledger import ConsentLedger
 from bot.consent.notices import Terms
 from bot.directory import Directory
+from bot.health import add_health_routes
 from bot.observations import ObservationStore
 from bot.outbox import Outbox
 from bot.people import People
@@ -54,6 +56,7 @@ class Application:
         self.web_app = web.Application(client_max_size=1024 * 1024)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
+        self.eraser: Eraser | None = None
 
     async def start(self, *, serve_web: bool = True, adapters: bool = True) -> None:
         settings = self.settings
@@ -82,7 +85,7 @@ class Application:
         self.services = Services(
             settings=settings,
             vault=vault,
-            directory=Directory(),
+            directory=Directory(ledger.changes),  # one feed of consent changes
             ledger=ledger,
             people=People(vault),
             observations=observations,
@@ -91,6 +94,8 @@ class Application:
             router=router,
             skills=skills,
         )
+        self.eraser = Eraser(observations, skills.forget)
+        self.eraser.start()  # finishes erasures a stopped process left half done
         if settings.bus == "redis":
             self.bus = RedisStreamsBus(
                 self.services,
@@ -155,6 +160,10 @@ class Application:
         for adapter in self.adapters:
             with contextlib.suppress(Exception):
                 await adapter.aclose()
+        if self.eraser is not None:
+            await self.eraser.stop()
+        if self.services is not None:
+            await self.services.observations.aclose()
         await close_database()
 
     async def _schedule(self, skills: SkillsPort) -> None:
@@ -204,6 +213,8 @@ class Application:
     async def _serve_web(self) -> None:
         add_admin_routes(self.web_app, self, admin_sections())  # signed in, under /admin
         add_mydata_routes(self.web_app, self)  # each person's own, under /mydata
+        assert self.services is not None
+        add_health_routes(self.web_app, self, self.services.metrics)
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web_host, self.settings.web_port)

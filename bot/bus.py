@@ -15,7 +15,6 @@ import structlog
 
 from bot.consent.gate import ConsentGate
 from bot.events import Event
-from bot.logging import where
 from bot.pipeline import Outcome, Pipeline
 from bot.router import Router
 from bot.services import Services
@@ -23,6 +22,7 @@ from bot.services import Services
 log = structlog.get_logger(__name__)
 
 DEDUPE_WINDOW = 100_000  # event ids remembered; platforms retry within minutes, not days
+MAX_BATCH = 500  # events a worker takes from its queue at once (messages are stored together)
 
 
 class Delivery:
@@ -64,6 +64,7 @@ class InProcessBus:
         handler_timeout: float = 30.0,
     ) -> None:
         self._pipeline = build_pipeline(services, router, handler_timeout)
+        self._metrics = services.metrics
         # One queue per worker, chosen by the actor: a person's events stay in order
         # (a consent click is handled before the message they post right after it).
         per_queue = max(1, queue_size // workers)
@@ -72,6 +73,15 @@ class InProcessBus:
         ]
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
+        self._metrics.watch_queue(self.depth)
+
+    def depth(self) -> int:
+        """Events waiting in the queues (not yet taken by a worker)."""
+        return sum(queue.qsize() for queue in self._queues)
+
+    async def ready(self) -> bool:
+        """Whether every worker is alive (for /readyz)."""
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
 
     async def start(self) -> None:
         self._tasks = [
@@ -91,14 +101,17 @@ class InProcessBus:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._pipeline.close()
 
     async def publish(self, event: Event) -> Delivery:
         """Queue an event (waits while the queue is full); a repeated event id is dropped."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
         key = dedupe_key(event)
+        self._metrics.received(event.platform)
         if key in self._seen:
             future.set_result(Outcome.DUPLICATE)
+            self._metrics.duplicate(event.platform)
             log.info("bus.duplicate", event_id=event.id, platform=event.platform)
             return Delivery(future, duplicate=True)
         self._seen[key] = None
@@ -109,18 +122,16 @@ class InProcessBus:
 
     async def _work(self, queue: asyncio.Queue[tuple[Event, asyncio.Future[str]]]) -> None:
         while True:
-            event, future = await queue.get()
-            outcome = "failed"
+            batch = [await queue.get()]
+            while len(batch) < MAX_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            events = [event for event, _ in batch]
+            outcomes: list[str] = [Outcome.FAILED] * len(batch)
             try:
-                outcome = await self._pipeline.process(event)
-            except Exception as exc:  # isolate: log without content and keep going
-                log.error(
-                    "bus.event_failed",
-                    event_id=event.id,
-                    error=type(exc).__name__,
-                    where=where(exc),
-                )
-            finally:
-                if not future.done():
-                    future.set_result(outcome)
-                queue.task_done()
+                outcomes = await self._pipeline.process_batch(events)
+            finally:  # even when cancelled: nobody waits forever, and join() returns
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if not future.done():
+                        future.set_result(outcome)
+                    queue.task_done()
+                self._metrics.finished(events, outcomes)

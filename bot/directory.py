@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
+from bot.consent.changes import Change, ConsentChanges
 from bot.storage.models import Channel, Tenant
 
 
 class Directory:
-    def __init__(self) -> None:
+    def __init__(self, changes: ConsentChanges | None = None) -> None:
+        self.changes = changes or ConsentChanges()  # the gates' views hear of every change
         self._tenants: dict[tuple[str, str], Tenant] = {}  # tenants are never deleted
         # Tenant ids that are the first of their platform. Tenants are never deleted and
         # ids only grow, so a workspace that is (or is not) the first stays so.
@@ -61,6 +63,7 @@ class Directory:
         channel.approved_by = approved_by
         channel.approved_at = datetime.now(UTC)
         await channel.save()
+        await self.changes.announce(Change(tenant.id, channel_id=channel_id))
         return channel, True
 
     async def unobserve(self, tenant: Tenant, channel_id: str) -> Channel | None:
@@ -69,6 +72,7 @@ class Directory:
             return None
         channel.observed = False
         await channel.save(update_fields=["observed"])
+        await self.changes.announce(Change(tenant.id, channel_id=channel_id))
         return channel
 
     async def observed_channels(self, tenant: Tenant) -> list[Channel]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.audit import AuditLog
 from bot.consent.ledger import ConsentLedger
 from bot.directory import Directory
+from bot.metrics import Metrics
 from bot.observations import ObservationStore
 from bot.outbox import Outbox
 from bot.people import People
@@ -64,3 +65,4 @@ class Services:
     outbox: Outbox
     router: Router
     skills: SkillsPort | None = None  # the skills engine and its scheduler
+    metrics: Metrics = field(default_factory=Metrics)  # counts only: /metrics (bot/health.py)

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('apprentice', '0004_drop_workspace_wide_skill_names')]
+    dependencies = [('apprentice', '0005_person_index_and_consent_generation')]
 
     initial = False
 

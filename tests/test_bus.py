@@ -93,7 +93,8 @@ async def test_full_queue_makes_publishers_wait(app: Application) -> None:
     await bus.publish(command("alice", "/skill note 1"))
     await bus.publish(command("alice", "/skill note 2"))
     third = asyncio.create_task(bus.publish(command("alice", "/skill note 3")))
-    await asyncio.sleep(0.05)
+    for _ in range(20):  # let the task run as far as it can: no worker takes anything yet
+        await asyncio.sleep(0)
     assert not third.done()  # bounded: the third waits until a worker takes one
     await bus.start()
     await (await third)

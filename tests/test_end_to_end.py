@@ -83,6 +83,11 @@ async def test_forget_leaves_no_row_and_gives_a_receipt(
     replies = await console.say("alice", "dm:alice", "/skill forget")
     assert "Erasure receipt" in replies[0]["text"] and "messages deleted: 1" in replies[0]["text"]
     assert await count("people", "user_id = ?", "alice") == 0
+    # The key is destroyed with the receipt; the rows go in the background, in batches.
+    assert await count("people", "length(wrapped_key) > 0") == 0
+    assert app.eraser is not None
+    await app.eraser.idle()
+    assert await count("people") == 0
     assert await count("observations") == 0
     # The ledger keeps the proof of consent and its withdrawal, and nothing else.
     actions = await Tortoise.get_connection("default").execute_query_dict(
@@ -134,12 +139,16 @@ async def test_unobserved_channel_is_not_stored(console: ConsoleClient) -> None:
     assert await count("observations") == 0
 
 
-async def test_revoke_by_admin_erases_and_notifies_the_person(console: ConsoleClient) -> None:
+async def test_revoke_by_admin_erases_and_notifies_the_person(
+    app: Application, console: ConsoleClient
+) -> None:
     await walk_through(console)
     replies = await console.say("admin", "team", "/skill admin revoke @alice")
     by_channel = {r["channel"]: r["text"] for r in replies}
     assert "Erasure receipt" in by_channel["dm:alice"]
     assert "Revoked @alice: 1 messages deleted" in by_channel["team"]
+    assert app.eraser is not None
+    await app.eraser.idle()
     assert await count("observations") == 0
 
 

@@ -155,6 +155,8 @@ async def test_mydata_and_forget_work(lark: Webhooks) -> None:
     assert json.loads(lark.fake.files[-1][1])["observations"][0]["text"] == ALICE_WORDS
     await lark.dm(ALICE, "/skill forget")
     assert "Erasure receipt" in lark.fake.dms_to(ALICE)[-1].text
+    assert lark.app.eraser is not None
+    await lark.app.eraser.idle()  # the rows go in the background, after the key
     assert await count("observations") == 0
 
 

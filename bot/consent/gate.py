@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from bot.consent.ledger import BULK_LOOKUP, ConsentLedger, grant_covers
 from bot.consent.notices import Purpose
+from bot.consent.view import ConsentView
 from bot.directory import Directory
 from bot.events import Event, EventKind
 from bot.storage.models import Channel, ConsentEvent, Person, Tenant
@@ -155,10 +156,41 @@ class _OncePerBatch(_Lookups):
         return await super().person(tenant, user_id)
 
 
+class _ViewLookups:
+    """The same reads, answered by the gate's in-memory view (live traffic)."""
+
+    def __init__(self, view: ConsentView) -> None:
+        self.view = view
+
+    async def tenant(self, platform: str, external_id: str) -> Tenant | None:
+        return await self.view.tenant(platform, external_id)
+
+    async def channel(self, tenant: Tenant, channel_id: str) -> Channel | None:
+        return await self.view.observed_channel(tenant, channel_id)
+
+    async def covers(self, tenant: Tenant, user_id: str, channel_id: str, purpose: Purpose) -> bool:
+        grant = await self.view.grant(tenant, user_id, purpose)
+        return grant is not None and grant.covers(channel_id)
+
+    async def person(self, tenant: Tenant, user_id: str) -> Person | None:
+        return await self.view.person(tenant, user_id)
+
+
 class ConsentGate:
+    """Decides from an in-memory view of grants and observed channels (bot/consent/view.py),
+    refreshed before every batch, so a withdrawal stops what is queued behind it."""
+
     def __init__(self, ledger: ConsentLedger, directory: Directory) -> None:
-        self._ledger = ledger
-        self._directory = directory
+        self._ledger, self._directory = ledger, directory  # history imports read these
+        self._view = ConsentView(ledger, directory)
+
+    @property
+    def epoch(self) -> int:
+        """Moves whenever consent or a channel changed: decisions taken before may be stale."""
+        return self._view.epoch
+
+    def close(self) -> None:
+        self._view.close()
 
     async def admit_history(self, events: Sequence[Event]) -> list[ObservedMessage | Refused]:
         """Decide a batch of imported messages by the same rules as `admit` — each needs the
@@ -169,10 +201,16 @@ class ConsentGate:
 
     async def admit(self, event: Event) -> ObservedMessage | Refused:
         """Decide, at the moment the event is processed, whether it may be observed."""
-        return await self._decide(event, _Lookups(self._ledger, self._directory))
+        return (await self.admit_many([event]))[0]
+
+    async def admit_many(self, events: Sequence[Event]) -> list[ObservedMessage | Refused]:
+        """Decide for a batch, each event as it stands now (after any change elsewhere)."""
+        await self._view.refresh()
+        look = _ViewLookups(self._view)
+        return [await self._decide(event, look) for event in events]
 
     async def _decide(
-        self, event: Event, look: _Lookups, history: bool = False
+        self, event: Event, look: _Lookups | _ViewLookups, history: bool = False
     ) -> ObservedMessage | Refused:
         if event.kind is not EventKind.MESSAGE or event.deleted:
             return Refused(Refusal.NOT_A_MESSAGE)
@@ -210,6 +248,4 @@ class ConsentGate:
 
     async def may_prompt(self, tenant: Tenant, user_id: str) -> bool:
         """Offer the notice unprompted only once per version, and never after an answer."""
-        if await self._ledger.has_answered(tenant, user_id, Purpose.OBSERVE):
-            return False
-        return await self._ledger.mark_prompted(tenant, user_id, Purpose.OBSERVE)
+        return await self._view.may_prompt(tenant, user_id)

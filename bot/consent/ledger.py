@@ -9,6 +9,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from bot.consent.changes import Change, ConsentChanges
 from bot.consent.notices import LANGUAGES, Notice, Purpose, Terms, notice_version, notice_with
 from bot.storage.models import ConsentEvent, ConsentPrompt, Tenant
 
@@ -28,8 +29,9 @@ class Mechanism:
 
 
 class ConsentLedger:
-    def __init__(self, terms: Terms) -> None:
+    def __init__(self, terms: Terms, changes: ConsentChanges | None = None) -> None:
         self._terms = terms  # what today's notices say: a grant to other words is not in force
+        self.changes = changes or ConsentChanges()  # the gates' views hear of every answer
 
     def current_version(self, purpose: Purpose) -> str:
         return notice_version(purpose, self._terms)
@@ -68,7 +70,7 @@ class ConsentLedger:
         mechanism: Mechanism,
         channels: list[str] | None,
     ) -> ConsentEvent:
-        return await ConsentEvent.create(
+        answer = await ConsentEvent.create(
             tenant=tenant,
             user_id=user_id,
             action=action,
@@ -81,6 +83,8 @@ class ConsentLedger:
             mechanism=mechanism.kind,
             mechanism_ref=mechanism.ref,
         )
+        await self.changes.announce(Change(tenant.id, user_id=user_id))
+        return answer
 
     async def withdraw(
         self,
@@ -94,7 +98,7 @@ class ConsentLedger:
         latest = await self._latest(tenant, user_id, purpose)
         if latest is None or latest.action != GRANT:
             return None
-        return await ConsentEvent.create(
+        withdrawal = await ConsentEvent.create(
             tenant=tenant,
             user_id=user_id,
             action=WITHDRAW,
@@ -108,6 +112,8 @@ class ConsentLedger:
             mechanism_ref=mechanism.ref,
             by_admin=by_admin,
         )
+        await self.changes.announce(Change(tenant.id, user_id=user_id))
+        return withdrawal
 
     async def live_grant(
         self, tenant: Tenant, user_id: str, purpose: Purpose = Purpose.OBSERVE

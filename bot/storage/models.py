@@ -132,6 +132,21 @@ class Observation(Model):
     class Meta:
         table = "observations"
         unique_together = (("tenant", "message_id"),)
+        # One person's rows, oldest first: what mydata, the learners and erasure read.
+        indexes = (("person_id", "occurred_at"),)
+
+
+class ConsentGeneration(Model):
+    """One row, bumped by every consent answer and channel change.
+
+    A process whose view of grants and observed channels (bot/consent/view.py) saw another
+    number reloads that view before it admits its next batch."""
+
+    id = fields.IntField(primary_key=True)
+    value = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "consent_generation"
 
 
 class Skill(Model):

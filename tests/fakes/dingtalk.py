@@ -30,7 +30,8 @@ from aiohttp import WSMsgType, web
 
 CHATBOT_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_TOPIC = "/v1.0/card/instances/callback"
-WAIT_SECONDS = 5.0
+WAIT_SECONDS = 30.0  # a bound for waits on conditions: reached only when something is broken
+HOLD_LIMIT = 30.0
 WEBHOOK_LIFETIME_MS = 90 * 60 * 1000
 
 
@@ -93,7 +94,11 @@ class FakeDingTalk:
         self.client_secret = client_secret
         self.corp_id = corp_id
         self.robot_user_id = "$:LWCP_v1:$robot0001"
-        self.open_delay = 0.0  # seconds the connection-open endpoint takes to answer
+        # Hold connection-open requests until release_open() (or HOLD_LIMIT), to see that the
+        # bot's event loop runs on while its blocking SDK call waits.
+        self.hold_open = False
+        self.open_held = threading.Event()
+        self._open_released = threading.Event()
         self._lock = threading.Lock()
         self.calls: list[Call] = []
         self.sent: list[Sent] = []
@@ -220,6 +225,9 @@ class FakeDingTalk:
             lambda s: s.group == group.id and containing in s.text,
             f"a message in {group.title} containing {containing!r}",
         )
+
+    def release_open(self) -> None:
+        self._open_released.set()
 
     def calls_to(self, path: str) -> list[Call]:
         with self._lock:
@@ -406,8 +414,12 @@ class FakeDingTalk:
         call, refused = await self._read(request)
         if refused is not None:
             return refused
-        if self.open_delay:
-            await asyncio.sleep(self.open_delay)
+        if self.hold_open:
+            self.open_held.set()
+            await asyncio.get_running_loop().run_in_executor(
+                None, self._open_released.wait, HOLD_LIMIT
+            )
+            self.open_held.clear()
         body = call.body
         if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
             return web.json_response(

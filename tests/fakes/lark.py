@@ -142,7 +142,7 @@ class FakeLark:
     def connected(self) -> bool:
         return self._socket is not None and not self._socket.closed
 
-    async def push(self, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+    async def push(self, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
         """Deliver an event over the long connection; returns the client's ack payload."""
         await self.wait_connected()
         assert self._socket is not None
@@ -633,7 +633,7 @@ async def settle(app: Any) -> None:
     await asyncio.wait_for(asyncio.gather(*(q.join() for q in bus._queues)), 10)  # noqa: SLF001
 
 
-async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
+async def wait_for(predicate: Any, timeout: float = 30.0) -> None:
     """Poll a condition (a thread or the network is involved), failing after `timeout`."""
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -179,7 +179,7 @@ class FakeSlack:
         return next((p for p in self.posted if p.channel == channel and p.ts == ts), None)
 
     async def wait_for(
-        self, probe: Callable[[], T | None], timeout: float = 5.0, what: str = "it"
+        self, probe: Callable[[], T | None], timeout: float = 30.0, what: str = "it"
     ) -> T:
         """Poll `probe` until it returns something truthy (bounded)."""
         deadline = time.monotonic() + timeout
@@ -193,7 +193,7 @@ class FakeSlack:
 
     # -- Socket Mode ----------------------------------------------------------------------------
 
-    async def wait_connected(self, timeout: float = 5.0) -> None:
+    async def wait_connected(self, timeout: float = 30.0) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
 
     async def send_envelope(
@@ -203,7 +203,7 @@ class FakeSlack:
         *,
         retry_attempt: int = 0,
         retry_reason: str = "",
-        timeout: float = 5.0,
+        timeout: float = 30.0,
     ) -> dict[str, Any]:
         """Send one envelope as Slack does; returns the client's ack."""
         await self.wait_connected(timeout)
