@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.consent.erasure import Eraser, erase_person  # noqa: E402
 from bot.consent.ledger import ALL_CHANNELS, ConsentLedger, Mechanism  # noqa: E402
-from bot.consent.notices import Purpose, notice  # noqa: E402, Terms
+from bot.consent.notices import Purpose, Terms, notice  # noqa: E402
 from bot.directory import Directory  # noqa: E402
 from bot.logging import configure  # noqa: E402
 from bot.observations import ObservationStore  # noqa: E402

@@ -37,7 +37,7 @@ from rich.console import Console  # noqa: E402
 
 from adapters.slack.export import _events_of_day, import_export, open_export  # noqa: E402
 from bot.consent.ledger import ConsentLedger, Mechanism  # noqa: E402
-from bot.consent.notices import Purpose, notice  # noqa: E402, Terms
+from bot.consent.notices import Purpose, Terms, notice  # noqa: E402
 from bot.events import Actor  # noqa: E402
 from bot.logging import configure  # noqa: E402
 from bot.people import People  # noqa: E402
@@ -166,7 +166,7 @@ async def consent(settings: Settings) -> None:
             await Channel.create(
                 tenant=tenant, channel_id=channel_id, name=CHANNELS[channel_id], observed=True
             )
-        ledger, people = ConsentLedger(Terms(retention_days=90)), People(vault)
+        ledger, people = ConsentLedger(Terms.of(settings)), People(vault)
         for user in HISTORY + OBSERVE_ONLY:
             await people.ensure(tenant, Actor(user))
             purposes = [Purpose.OBSERVE] + ([Purpose.BACKFILL] if user in HISTORY else [])
@@ -183,7 +183,7 @@ async def change_consent(settings: Settings) -> None:
     try:
         tenant = await Tenant.get(platform="slack", external_id=TEAM)
         shown = notice(Purpose.OBSERVE, "en", retention_days=settings.retention_days)
-        await ConsentLedger(Terms(retention_days=90)).grant(
+        await ConsentLedger(Terms.of(settings)).grant(
             tenant, PEOPLE[-1], shown, Mechanism("bench", "change")
         )
     finally:
