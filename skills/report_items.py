@@ -169,6 +169,8 @@ def _units(
         if heading is not None and not heading.inline and router.by_label(heading.text) is not None:
             label = heading.text  # a heading of the person's own ("Next week:") over bullets
             continue
+        if heading is not None and heading.inline and _NOTHING.match(heading.inline):
+            continue  # "Blockers: none." says there is nothing of that kind
         if heading is not None and heading.inline and router.by_label(heading.text) is not None:
             # "Next week: X" gives X; "PAY-420 is live: X" keeps what the label says of the work.
             pure = not refs(heading.text) and not words(without_state_words(heading.text))
