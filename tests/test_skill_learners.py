@@ -65,7 +65,9 @@ def test_a_label_saying_there_is_nothing_of_its_kind_gives_no_item() -> None:
         {"heading": "Next week", "state": "next"},
     ]
     at = datetime(2026, 11, 30, 9, tzinfo=UTC)
-    earlier = "*Done*\n- shipped the billing export\n*Blockers*\n- waiting on legal\n*Next week*\n- docs"
+    earlier = (
+        "*Done*\n- shipped the billing export\n*Blockers*\n- waiting on legal\n*Next week*\n- docs"
+    )
     router = Router.learn(sections, [Material("r1", "ben", earlier, at - timedelta(weeks=1))])
     said = [
         Material("m1", "ann", "Shipped the invoice CSV export.\nBlockers: none.", at),
