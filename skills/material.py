@@ -6,6 +6,7 @@ those rows — and only for people whose observe grant is in force right now.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,3 +97,19 @@ async def read_people(
     for person in people:
         found.extend(await read_person(store, person, channels=channels, only_ids=only_ids))
     return sorted(found, key=lambda m: m.occurred_at)
+
+
+def split_sources(ids: Iterable[str]) -> tuple[list[uuid.UUID], list[int]]:
+    """Source ids of a provenance or quote: observation ids, and taught examples' numbers
+    ("example:12"); anything else ("correction") is neither."""
+    observation_ids: list[uuid.UUID] = []
+    example_ids: list[int] = []
+    for source in ids:
+        if source.startswith("example:") and source[8:].isdigit():
+            example_ids.append(int(source[8:]))
+            continue
+        try:
+            observation_ids.append(uuid.UUID(source))
+        except ValueError:
+            continue
+    return observation_ids, example_ids

@@ -17,7 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from skills.material import Material
-from skills.status import DONE, NEXT, PROGRESS, heading_state, state_of, without_state_words
+from skills.status import (
+    BLOCKED,
+    DONE,
+    NEXT,
+    PROGRESS,
+    heading_state,
+    state_of,
+    without_state_words,
+)
 from skills.template import _NOTHING, heading_candidate, key, split_sections, strip_bullet
 from skills.tokens import cosine, features, refs, words
 
@@ -161,6 +169,8 @@ def _units(
         if heading is not None and not heading.inline and router.by_label(heading.text) is not None:
             label = heading.text  # a heading of the person's own ("Next week:") over bullets
             continue
+        if heading is not None and heading.inline and _NOTHING.match(heading.inline):
+            continue  # "Blockers: none." says there is nothing of that kind
         if heading is not None and heading.inline and router.by_label(heading.text) is not None:
             # "Next week: X" gives X; "PAY-420 is live: X" keeps what the label says of the work.
             pure = not refs(heading.text) and not words(without_state_words(heading.text))
@@ -218,6 +228,18 @@ def _same_work(a: Item, b_text: str) -> bool:
     return len(common) >= 2 and len(common) / min(len(fa), len(fb)) >= 0.6
 
 
+_STAGE = {PROGRESS: 1, BLOCKED: 1, DONE: 2}
+
+
+def _moves_on(before: str | None, after: str | None) -> bool:
+    """Work that opens with the same subject is one piece only as it moves forward: "still
+    tuning X" then "X done". "X dry run done" then "working on X rollout" are two pieces, and
+    a plan for next week is its own item."""
+    if NEXT in (before, after) or before is None or after is None:
+        return False
+    return _STAGE.get(after, 0) >= _STAGE.get(before, 0)
+
+
 def _state(router: Router, section: int) -> str | None:
     return router.sections[section].get("state") if section >= 0 else None
 
@@ -260,7 +282,7 @@ def extract(
                     if _same_work(i, text)
                     or (
                         _same_subject(i, text)
-                        and NEXT not in {_state(router, i.section), _state(router, section)}
+                        and _moves_on(_state(router, i.section), _state(router, section))
                     )
                 ),
                 None,

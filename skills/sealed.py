@@ -22,6 +22,7 @@ from bot.people import key_ref
 from bot.storage.models import Observation, Person, SkillExample, SkillVersion
 from bot.storage.vault import Vault, VaultError
 from skills.body import offline_body
+from skills.material import split_sources
 
 SEALED = "sealed"  # the key holding base64 ciphertext in place of a text
 
@@ -161,16 +162,7 @@ async def _missing_sources(tenant_id: int, skill_id: int, artifact: dict) -> set
         for q in rule.get("quotes", [])
         if SEALED in q
     }
-    observation_ids: list[uuid.UUID] = []
-    example_ids: list[int] = []
-    for source in sources:
-        if source.startswith("example:") and source[8:].isdigit():
-            example_ids.append(int(source[8:]))
-        else:
-            try:
-                observation_ids.append(uuid.UUID(source))
-            except ValueError:
-                continue  # "correction" and the like: kept while the person is
+    observation_ids, example_ids = split_sources(sources)
     present: set[str] = set()
     if observation_ids:
         rows: list[Any] = await Observation.filter(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from bot.storage.models import Observation, Skill, SkillExample, Tenant
 from skills.code_review import quote, visible_rules
+from skills.material import split_sources
 from skills.template import visible_sections
 
 
@@ -65,15 +64,7 @@ def patterns_only_of(view: dict, allowed: set[str]) -> dict:
 
 async def source_owners(tenant: Tenant, skill: Skill, ids: set[str]) -> dict[str, str]:
     """Who wrote each observation or taught example named in a provenance (by id)."""
-    observation_ids, example_ids = [], []
-    for source in ids:
-        if source.startswith("example:") and source[8:].isdigit():
-            example_ids.append(int(source[8:]))
-        else:
-            try:
-                observation_ids.append(uuid.UUID(source))
-            except ValueError:
-                continue
+    observation_ids, example_ids = split_sources(ids)
     owners: dict[str, str] = {}
     if observation_ids:
         rows = await Observation.filter(tenant=tenant, id__in=observation_ids).values_list(

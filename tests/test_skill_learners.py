@@ -54,3 +54,24 @@ def test_frontmatter_round_trips_and_reads_block_scalars() -> None:
     assert body == "# body\n"
     folded, _ = split("---\nname: a\ndescription: >-\n  one\n  two\n---\n")
     assert folded["description"] == "one two"
+
+
+def test_a_label_saying_there_is_nothing_of_its_kind_gives_no_item() -> None:
+    from skills.report_items import Router, extract
+
+    sections = [
+        {"heading": "Done", "state": "done"},
+        {"heading": "Blockers", "state": "blocked"},
+        {"heading": "Next week", "state": "next"},
+    ]
+    at = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    earlier = (
+        "*Done*\n- shipped the billing export\n*Blockers*\n- waiting on legal\n*Next week*\n- docs"
+    )
+    router = Router.learn(sections, [Material("r1", "ben", earlier, at - timedelta(weeks=1))])
+    said = [
+        Material("m1", "ann", "Shipped the invoice CSV export.\nBlockers: none.", at),
+        Material("m2", "ann", "风险：无", at + timedelta(hours=1)),
+    ]
+    items = [i.text for i in extract(said, "ann", router)]
+    assert items == ["Shipped the invoice CSV export"]
