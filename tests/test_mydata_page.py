@@ -115,6 +115,15 @@ async def test_forget_in_chat_also_ends_the_persons_web_session(
         assert status == 403 and "not valid" in text
 
 
+async def test_an_admin_revoke_in_chat_also_ends_the_persons_web_session(
+    console: ConsoleClient, alice: ClientSession
+) -> None:
+    assert (await get(alice, console.base + "/mydata"))[0] == 200
+    await console.say("admin", "team", "/skill admin revoke @alice")
+    assert (await get(alice, console.base + "/mydata"))[0] == 303
+    assert not await WebSession.exists(user_id="alice")
+
+
 async def test_a_cross_site_erase_is_refused(console: ConsoleClient, alice: ClientSession) -> None:
     _, confirm = await get(alice, console.base + "/mydata/erase")
     async with alice.post(

@@ -8,6 +8,7 @@ from bot.context import Args, Context
 from bot.mentions import channel_ref, user_ref
 from bot.router import Router
 from bot.storage.models import ConsentEvent, Observation, Person
+from bot.web.signin import end_sessions_of
 
 router = Router("admin")
 
@@ -142,6 +143,7 @@ async def revoke(ctx: Context, args: Args) -> None:
         mechanism=Mechanism("admin:revoke", ctx.event.id),
         by_admin=ctx.user_id,
     )
+    await end_sessions_of(ctx.tenant, target)  # no web page stays signed in as them
     await ctx.audit(
         "person.revoked_by_admin",
         target,
