@@ -115,6 +115,35 @@ def admin_link(
         raise typer.Exit(1)
 
 
+@app.command("privacy-report")
+def privacy_report(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write it here instead of printing")
+    ] = None,
+) -> None:
+    """What a works council or a DPIA/PIPIA needs, from this configuration and database:
+    purposes, notices with their hashes, data, retention, recipients, safeguards, counts."""
+    from bot.privacy_report import render
+    from bot.storage.database import close_database, open_database
+
+    settings = _settings()
+    _configure_logging(settings)
+
+    async def go() -> str:
+        await open_database(settings)
+        try:
+            return await render(settings)
+        finally:
+            await close_database()
+
+    report = asyncio.run(go())
+    if output is None:
+        print(report)
+    else:
+        output.write_text(report, "utf-8")
+        out.print(f"Wrote {output}.")
+
+
 @app.command()
 def doctor() -> None:
     """Print effective settings (secrets masked), adapters that would start, database status."""
