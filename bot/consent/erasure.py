@@ -20,6 +20,7 @@ from bot.logging import where
 from bot.observations import ERASE_BATCH, ObservationStore
 from bot.storage.models import (
     ConsentPrompt,
+    EmailLink,
     Observation,
     Person,
     SkillContribution,
@@ -85,6 +86,7 @@ async def erase_person(
                 wrapped_key=b"", user_id=f"{ERASED_PREFIX}{person.id}", display_name=""
             )
             await SkillExample.filter(person_id=person.id).delete()  # a few, taught by hand
+            await EmailLink.filter(person_id=person.id).delete()  # their address's keyed hash
             observations.forget_key(person.id)
             await ledger.changes.announce(Change(tenant.id, user_id=user_id))
         await ConsentPrompt.filter(tenant=tenant, user_id=user_id).delete()
